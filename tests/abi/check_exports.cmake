@@ -1,0 +1,25 @@
+# Fails unless the plugin's dynamic symbol table defines exactly one global
+# function: refpos_get_api. Run as: cmake -DLIB=librefpos.so -P check_exports.cmake
+if(NOT LIB)
+  message(FATAL_ERROR "usage: cmake -DLIB=path/to/librefpos.so -P check_exports.cmake")
+endif()
+find_program(NM nm REQUIRED)
+execute_process(COMMAND ${NM} -D --defined-only ${LIB}
+  OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm failed on ${LIB}")
+endif()
+string(REPLACE "\n" ";" lines "${out}")
+set(exported "")
+foreach(line IN LISTS lines)
+  # "<address> <type> <name>"; 'A' entries are version nodes, not code.
+  if(line MATCHES "^[0-9a-f]+ ([A-Za-z]) (.+)$")
+    if(NOT CMAKE_MATCH_1 STREQUAL "A")
+      list(APPEND exported "${CMAKE_MATCH_2}")
+    endif()
+  endif()
+endforeach()
+if(NOT exported STREQUAL "refpos_get_api")
+  message(FATAL_ERROR "librefpos.so must export only refpos_get_api, exports: ${exported}")
+endif()
+message(STATUS "exports: ${exported}")
