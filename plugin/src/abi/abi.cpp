@@ -1,2 +1,220 @@
+// The C boundary, and nothing else: turns C calls into Checkout calls and
+// answers into plugin-owned buffers. Every exported function catches
+// everything (no exception crosses into the host), checks its pointers, and
+// serialises calls on one handle with the handle's mutex.
+//
+// Handles are tracked in a registry so that a closed or foreign pointer is
+// answered with REFPOS_E_BAD_HANDLE instead of being dereferenced, as far as
+// that can be told in C (a freed address reused by a new handle cannot).
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "checkout/checkout.hpp"
 #include "refpos/refpos.h"
-extern "C" REFPOS_EXPORT refpos_status refpos_get_api(uint32_t, const refpos_api**) { return REFPOS_E_INTERNAL; }
+#include "wire/answers.hpp"
+#include "wire/config.hpp"
+
+struct refpos_store {
+  std::mutex mutex;
+  std::unique_ptr<refpos::checkout::Checkout> checkout;
+  // The last message per calling thread (refpos_last_error's contract).
+  std::mutex errors_mutex;
+  std::map<std::thread::id, std::string> last_errors;
+};
+
+namespace {
+
+using refpos::ErrorKind;
+
+std::mutex g_registry_mutex;
+std::set<const refpos_store*>& registry() {
+  static auto* handles = new std::set<const refpos_store*>();  // never destroyed: used at exit
+  return *handles;
+}
+
+bool is_live(const refpos_store* store) {
+  std::lock_guard lock(g_registry_mutex);
+  return registry().count(store) != 0;
+}
+
+// A NUL-terminated copy the host releases with free_buffer().
+char* to_buffer(std::string_view s) {
+  auto* p = static_cast<char*>(std::malloc(s.size() + 1));
+  if (p == nullptr) return nullptr;
+  std::memcpy(p, s.data(), s.size());
+  p[s.size()] = '\0';
+  return p;
+}
+
+refpos_status as_status(ErrorKind kind) {
+  return static_cast<refpos_status>(refpos::wire::status_number(kind));
+}
+
+void set_last_error(refpos_store* store, std::string message) {
+  std::lock_guard lock(store->errors_mutex);
+  store->last_errors[std::this_thread::get_id()] = std::move(message);
+}
+
+// Runs one operation on a live handle: checks arguments, serialises, hands
+// the answer to the host, records the message. Never throws.
+template <typename Operation>
+refpos_status call(refpos_store* store, const char* request, size_t request_len, char** answer,
+                   Operation operation) noexcept {
+  try {
+    if (answer != nullptr) *answer = nullptr;
+    if (store == nullptr || !is_live(store)) return REFPOS_E_BAD_HANDLE;
+    if (answer == nullptr || (request == nullptr && request_len != 0)) {
+      set_last_error(store, "invalid argument: answer must not be NULL, nor request with a length");
+      return REFPOS_E_INVALID_ARGUMENT;
+    }
+    const std::string_view text(request != nullptr ? request : "", request_len);
+    refpos::checkout::Answer result;
+    {
+      std::lock_guard lock(store->mutex);
+      result = operation(*store->checkout, text);
+    }
+    set_last_error(store, result.error ? result.error->describe() : std::string());
+    *answer = to_buffer(result.json);
+    if (*answer == nullptr) return REFPOS_E_INTERNAL;
+    return result.error ? as_status(result.error->kind) : REFPOS_OK;
+  } catch (const std::bad_alloc&) {
+    return REFPOS_E_INTERNAL;
+  } catch (const std::exception& e) {
+    try {
+      set_last_error(store, std::string("internal error: ") + e.what());
+    } catch (...) {
+    }
+    return REFPOS_E_INTERNAL;
+  } catch (...) {
+    return REFPOS_E_INTERNAL;
+  }
+}
+
+const char* version_json() noexcept {
+  static const std::string doc = [] {
+    try {
+      return nlohmann::json{{"plugin", REFPOS_VERSION},
+                            {"abi", std::to_string(REFPOS_ABI_VERSION_MAJOR) + "." +
+                                        std::to_string(REFPOS_ABI_VERSION_MINOR)},
+                            {"schema", refpos::wire::kAnswerSchema},
+                            {"sqlite", sqlite3_libversion()},
+                            {"openssl", OpenSSL_version(OPENSSL_VERSION)}}
+          .dump();
+    } catch (...) {
+      return std::string("{}");
+    }
+  }();
+  return doc.c_str();
+}
+
+refpos_status open_store(const char* config_json, size_t config_len, refpos_store** out_store,
+                         char** out_error) noexcept {
+  if (out_error != nullptr) *out_error = nullptr;
+  if (out_store == nullptr) return REFPOS_E_INVALID_ARGUMENT;
+  *out_store = nullptr;
+  if (config_json == nullptr && config_len != 0) return REFPOS_E_INVALID_ARGUMENT;
+  auto report = [out_error](const refpos::Error& e) {
+    if (out_error != nullptr) *out_error = to_buffer(e.describe());
+    return as_status(e.kind);
+  };
+  try {
+    auto config = refpos::wire::parse_store_config(
+        std::string_view(config_json != nullptr ? config_json : "", config_len));
+    if (!config) return report(config.error());
+    auto checkout = refpos::checkout::Checkout::open(std::move(*config));
+    if (!checkout) return report(checkout.error());
+    auto store = std::make_unique<refpos_store>();
+    store->checkout = std::move(*checkout);
+    {
+      std::lock_guard lock(g_registry_mutex);
+      registry().insert(store.get());
+    }
+    *out_store = store.release();
+    return REFPOS_OK;
+  } catch (const std::exception& e) {
+    return report(refpos::make_error(ErrorKind::internal, "", std::string("internal error: ") + e.what()));
+  } catch (...) {
+    return REFPOS_E_INTERNAL;
+  }
+}
+
+refpos_status close_store(refpos_store* store) noexcept {
+  if (store == nullptr) return REFPOS_OK;
+  {
+    std::lock_guard lock(g_registry_mutex);
+    if (registry().erase(store) == 0) return REFPOS_E_BAD_HANDLE;
+  }
+  try {
+    delete store;
+  } catch (...) {
+    return REFPOS_E_INTERNAL;
+  }
+  return REFPOS_OK;
+}
+
+const char* last_error(const refpos_store* store) noexcept {
+  if (store == nullptr) return "invalid argument: NULL handle";
+  if (!is_live(store)) return "invalid handle: closed or not opened by this plugin";
+  auto* s = const_cast<refpos_store*>(store);
+  try {
+    std::lock_guard lock(s->errors_mutex);
+    auto it = s->last_errors.find(std::this_thread::get_id());
+    return it == s->last_errors.end() ? "" : it->second.c_str();
+  } catch (...) {
+    return "";
+  }
+}
+
+refpos_status preview(refpos_store* s, const char* r, size_t n, char** a) noexcept {
+  return call(s, r, n, a, [](auto& c, std::string_view t) { return c.preview(t); });
+}
+refpos_status commit(refpos_store* s, const char* r, size_t n, char** a) noexcept {
+  return call(s, r, n, a, [](auto& c, std::string_view t) { return c.commit(t); });
+}
+refpos_status reverse(refpos_store* s, const char* r, size_t n, char** a) noexcept {
+  return call(s, r, n, a, [](auto& c, std::string_view t) { return c.reverse(t); });
+}
+refpos_status issue_code(refpos_store* s, const char* r, size_t n, char** a) noexcept {
+  return call(s, r, n, a, [](auto& c, std::string_view t) { return c.issue_code(t); });
+}
+refpos_status customer(refpos_store* s, const char* r, size_t n, char** a) noexcept {
+  return call(s, r, n, a, [](auto& c, std::string_view t) { return c.customer(t); });
+}
+
+void free_buffer(char* buffer) noexcept { std::free(buffer); }
+
+// Status numbers are part of the ABI: the core's mapping must match them.
+static_assert(REFPOS_E_BAD_REQUEST == 2 && REFPOS_E_CODE_REJECTED == 3 &&
+              REFPOS_E_NOT_FOUND == 4 && REFPOS_E_CONFLICT == 5 && REFPOS_E_STORAGE == 6 &&
+              REFPOS_E_CONFIG == 8 && REFPOS_E_RATE_LIMITED == 10 && REFPOS_E_INTERNAL == 11);
+
+const refpos_api kApi = {
+    sizeof(refpos_api), REFPOS_ABI_VERSION, version_json, open_store, close_store, last_error,
+    preview, commit, reverse, issue_code, customer, free_buffer,
+};
+
+}  // namespace
+
+extern "C" REFPOS_EXPORT refpos_status refpos_get_api(uint32_t wanted_abi_version,
+                                                      const refpos_api** out_api) {
+  if (out_api == nullptr) return REFPOS_E_INVALID_ARGUMENT;
+  *out_api = nullptr;
+  const uint32_t wanted_major = wanted_abi_version >> 16;
+  const uint32_t wanted_minor = wanted_abi_version & 0xffffU;
+  if (wanted_major != REFPOS_ABI_VERSION_MAJOR || wanted_minor > REFPOS_ABI_VERSION_MINOR) {
+    return REFPOS_E_VERSION;
+  }
+  *out_api = &kApi;
+  return REFPOS_OK;
+}

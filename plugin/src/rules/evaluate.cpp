@@ -1,0 +1,105 @@
+#include "rules/evaluate.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <numeric>
+
+#include "base/clock.hpp"
+
+namespace refpos::rules {
+namespace {
+
+// A store clock that runs up to a day behind the issuing store's must still
+// accept a code issued "tomorrow" by its clock.
+constexpr std::int64_t kIssueClockSkewMs = kMsPerDay;
+
+RedemptionDecision reject(std::string reason, std::string message) {
+  RedemptionDecision d;
+  d.reason = std::move(reason);
+  d.message = std::move(message);
+  return d;
+}
+
+std::string percent_text(std::int32_t bp) {
+  std::string s = std::to_string(bp / 100);
+  if (bp % 100 != 0) {
+    const int frac = bp % 100;
+    s += (frac < 10 ? ".0" : ".") + std::to_string(frac);
+    while (s.back() == '0') s.pop_back();
+  }
+  return s + "%";
+}
+
+std::string money_text(std::int64_t minor, money::Currency currency) {
+  auto m = money::Money::of(minor, currency);
+  return (m ? m->to_decimal_string() : std::to_string(minor)) + " " + std::string(currency.code);
+}
+
+}  // namespace
+
+std::int64_t code_expires_at_ms(const RuleSet& rules, std::uint32_t issue_day) {
+  return codes::issue_day_start_ms(issue_day) + (rules.code.valid_days + 1) * kMsPerDay;
+}
+
+RedemptionDecision evaluate_redemption(const RuleSet& rules, const Cart& cart,
+                                       const codes::CodeFields& code, const CustomerFacts& customer,
+                                       const CodeFacts& facts, std::int64_t now_ms) {
+  const auto& referee = rules.referee;
+  if (facts.revoked) return reject("revoked", "This code has been withdrawn.");
+  if (now_ms + kIssueClockSkewMs < codes::issue_day_start_ms(code.issue_day)) {
+    return reject("not_yet_valid", "This code is not valid yet.");
+  }
+  if (now_ms >= code_expires_at_ms(rules, code.issue_day)) {
+    return reject("expired", "This code has expired.");
+  }
+  if (facts.redemptions >= rules.code.max_redemptions) {
+    return reject("used_up", "This code has already been used the maximum number of times.");
+  }
+  if (!cart.customer_id) {
+    return reject("customer_required",
+                  "Enrol the customer first: a referral is redeemed by a named customer.");
+  }
+  if (facts.issued_here && facts.referrer_customer_id == *cart.customer_id) {
+    return reject("self_referral", "A customer cannot redeem their own referral code.");
+  }
+  if (referee.new_customers_only && customer.purchases > 0) {
+    return reject("not_new_customer", "Referral discounts are for new customers only.");
+  }
+  if (cart.subtotal_minor < referee.min_spend_minor) {
+    return reject("min_spend", "The referral discount needs a spend of at least " +
+                                   money_text(referee.min_spend_minor, cart.currency) + ".");
+  }
+
+  RedemptionDecision d;
+  d.accepted = true;
+  d.discount_minor = money::percent_of_half_up(cart.subtotal_minor, referee.percent_off_bp);
+  if (referee.cap_minor > 0) d.discount_minor = std::min(d.discount_minor, referee.cap_minor);
+  std::vector<std::int64_t> weights;
+  weights.reserve(cart.lines.size());
+  for (const auto& line : cart.lines) weights.push_back(line.total_minor);
+  d.line_discounts_minor = money::allocate_largest_remainder(d.discount_minor, weights);
+  assert(std::accumulate(d.line_discounts_minor.begin(), d.line_discounts_minor.end(),
+                         std::int64_t{0}) == d.discount_minor);
+  d.referrer_reward_minor = rules.referrer.store_credit_minor;
+  d.message = "Referral: " + percent_text(referee.percent_off_bp) + " off";
+  return d;
+}
+
+bool should_issue_code(const RuleSet& rules, const Cart& cart, std::int64_t paid_minor) {
+  return rules.issue.on_commit && cart.customer_id.has_value() &&
+         paid_minor >= rules.issue.min_spend_minor;
+}
+
+std::string referral_offer_message(const RuleSet& rules, money::Currency currency) {
+  std::string friend_gets = percent_text(rules.referee.percent_off_bp) + " off";
+  if (rules.referee.cap_minor > 0) {
+    friend_gets += " (up to " + money_text(rules.referee.cap_minor, currency) + ")";
+  }
+  std::string msg = "Give this to a friend: they get " + friend_gets;
+  if (rules.referrer.store_credit_minor > 0) {
+    msg += ", you get " + money_text(rules.referrer.store_credit_minor, currency);
+  }
+  return msg;
+}
+
+}  // namespace refpos::rules

@@ -1,0 +1,400 @@
+#include "store/store.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace refpos::store {
+namespace {
+
+// Migration N brings user_version from N-1 to N. Append only; never edit a
+// migration that has shipped.
+const char* const kMigrations[] = {
+    // 1: the first schema.
+    R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE transactions (
+  txn_id TEXT PRIMARY KEY,
+  request_sha256 BLOB NOT NULL,
+  answer TEXT NOT NULL,
+  customer_id TEXT,
+  issued_code TEXT,
+  committed_at_ms INTEGER NOT NULL,
+  reversed_by TEXT
+) STRICT;
+CREATE TABLE reversals (
+  reversal_id TEXT PRIMARY KEY,
+  txn_id TEXT NOT NULL UNIQUE REFERENCES transactions(txn_id),
+  request_sha256 BLOB NOT NULL,
+  answer TEXT NOT NULL,
+  reversed_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE customers (
+  customer_id TEXT PRIMARY KEY,
+  first_seen_ms INTEGER NOT NULL,
+  purchases INTEGER NOT NULL DEFAULT 0 CHECK (purchases >= 0),
+  referred_by TEXT
+) STRICT;
+CREATE TABLE codes (
+  code TEXT PRIMARY KEY,
+  customer_id TEXT NOT NULL REFERENCES customers(customer_id),
+  issued_at_ms INTEGER NOT NULL,
+  expires_at_ms INTEGER NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX codes_by_customer ON codes(customer_id, issued_at_ms);
+CREATE TABLE redemptions (
+  txn_id TEXT PRIMARY KEY REFERENCES transactions(txn_id) DEFERRABLE INITIALLY DEFERRED,
+  code TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  discount_minor INTEGER NOT NULL,
+  referrer_customer_id TEXT,
+  referrer_reward_minor INTEGER NOT NULL,
+  reversed INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX redemptions_by_code ON redemptions(code);
+CREATE TABLE wallets (
+  customer_id TEXT PRIMARY KEY REFERENCES customers(customer_id),
+  balance_minor INTEGER NOT NULL
+) STRICT;
+)sql",
+};
+
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+Result<int> schema_version(Database& db) {
+  auto q = db.query("PRAGMA user_version");
+  if (!q) return q.error();
+  if (auto row = (*q)->step(); !row) return row.error();
+  return static_cast<int>((*q)->int64(0));
+}
+
+Status migrate(Database& db) {
+  const auto found = schema_version(db);
+  if (!found) return found.error();
+  const int version = *found;
+  if (version > kSchemaVersion) {
+    return make_error(ErrorKind::storage, "",
+                      "store: the database has schema version " + std::to_string(version) +
+                          ", newer than this plugin's " + std::to_string(kSchemaVersion) +
+                          "; upgrade the plugin",
+                      "too_new");
+  }
+  for (int v = version; v < kSchemaVersion; ++v) {
+    auto tx = WriteTransaction::begin(db);
+    if (!tx) return tx.error();
+    if (v == 0) {
+      if (auto st = db.exec(kEventLogSchema); !st) return st;
+    }
+    if (auto st = db.exec(kMigrations[v]); !st) return st;
+    const std::string set_version = "PRAGMA user_version = " + std::to_string(v + 1);
+    if (auto st = db.exec(set_version.c_str()); !st) return st;
+    if (auto st = (*tx)->commit(); !st) return st;
+  }
+  return ok_status();
+}
+
+Status check_identity(Database& db, const std::string& key, const std::string& expected) {
+  auto q = db.query("SELECT value FROM meta WHERE key = ?1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(key));
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (*row) {
+    const std::string found = (*q)->text(0);
+    if (found != expected) {
+      return make_error(ErrorKind::config, key,
+                        "the data folder belongs to " + key + " \"" + found +
+                            "\", not \"" + expected + "\"");
+    }
+    return ok_status();
+  }
+  auto ins = db.query("INSERT INTO meta (key, value) VALUES (?1, ?2)");
+  if (!ins) return ins.error();
+  (*ins)->bind(1, std::string_view(key)).bind(2, std::string_view(expected));
+  return (*ins)->run();
+}
+
+Result<int> lock_folder(const std::string& data_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    return make_error(ErrorKind::storage, "data_dir",
+                      "cannot create \"" + data_dir + "\": " + ec.message(), "io");
+  }
+  const std::string path = data_dir + "/refpos.lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return make_error(ErrorKind::storage, "data_dir",
+                      "cannot open " + path + ": " + std::strerror(errno), "io");
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return make_error(ErrorKind::storage, "data_dir",
+                      "the store in \"" + data_dir + "\" is already open in another handle or process",
+                      "busy");
+  }
+  return fd;
+}
+
+Result<std::optional<SavedAnswer>> find_saved(Database& db, const char* sql,
+                                               const std::string& id) {
+  auto q = db.query(sql);
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(id));
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<SavedAnswer>{};
+  return std::optional<SavedAnswer>(SavedAnswer{(*q)->blob(0), (*q)->text(1)});
+}
+
+}  // namespace
+
+Store::Store(std::unique_ptr<Database> db, int lock_fd, std::string store_id)
+    : db_(std::move(db)), lock_fd_(lock_fd), store_id_(std::move(store_id)) {}
+
+Store::~Store() {
+  db_.reset();
+  ::close(lock_fd_);  // releases the flock
+}
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& data_dir, const std::string& store_id,
+                                           const std::string& currency) {
+  auto fd = lock_folder(data_dir);
+  if (!fd) return fd.error();
+  auto db = Database::open(data_dir + "/refpos.db");
+  if (!db) {
+    ::close(*fd);
+    return db.error();
+  }
+  std::unique_ptr<Store> store(new Store(std::move(*db), *fd, store_id));
+  if (auto st = migrate(store->db()); !st) return st.error();
+  auto tx = WriteTransaction::begin(store->db());
+  if (!tx) return tx.error();
+  if (auto st = check_identity(store->db(), "store_id", store_id); !st) return st.error();
+  if (auto st = check_identity(store->db(), "currency", currency); !st) return st.error();
+  if (auto st = (*tx)->commit(); !st) return st.error();
+  return store;
+}
+
+Result<AppendedEvent> Store::append(std::int64_t at_ms, std::int64_t ruleset_version,
+                                    const EventDraft& event) {
+  return append_event(*db_, store_id_, at_ms, ruleset_version, event);
+}
+
+Result<std::optional<SavedAnswer>> Store::find_transaction(const std::string& txn_id) {
+  return find_saved(*db_, "SELECT request_sha256, answer FROM transactions WHERE txn_id = ?1",
+                    txn_id);
+}
+
+Result<std::optional<TransactionRecord>> Store::transaction_record(const std::string& txn_id) {
+  auto q = db_->query(
+      "SELECT customer_id, issued_code, reversed_by FROM transactions WHERE txn_id = ?1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(txn_id));
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<TransactionRecord>{};
+  auto& r = **q;
+  return std::optional<TransactionRecord>(
+      TransactionRecord{r.optional_text(0), r.optional_text(1), r.optional_text(2)});
+}
+
+Status Store::save_transaction(const std::string& txn_id, const SavedAnswer& saved,
+                               const std::optional<std::string>& customer_id,
+                               const std::optional<std::string>& issued_code,
+                               std::int64_t at_ms) {
+  auto q = db_->query(
+      "INSERT INTO transactions (txn_id, request_sha256, answer, customer_id, issued_code,"
+      " committed_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(txn_id)).bind_blob(2, saved.request_sha256);
+  (*q)->bind(3, std::string_view(saved.answer)).bind(4, customer_id).bind(5, issued_code);
+  (*q)->bind(6, at_ms);
+  return (*q)->run();
+}
+
+Status Store::mark_transaction_reversed(const std::string& txn_id,
+                                        const std::string& reversal_id) {
+  auto q = db_->query("UPDATE transactions SET reversed_by = ?2 WHERE txn_id = ?1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(txn_id)).bind(2, std::string_view(reversal_id));
+  return (*q)->run();
+}
+
+Result<std::optional<SavedAnswer>> Store::find_reversal(const std::string& reversal_id) {
+  return find_saved(*db_, "SELECT request_sha256, answer FROM reversals WHERE reversal_id = ?1",
+                    reversal_id);
+}
+
+Status Store::save_reversal(const std::string& reversal_id, const std::string& txn_id,
+                            const SavedAnswer& saved, std::int64_t at_ms) {
+  auto q = db_->query(
+      "INSERT INTO reversals (reversal_id, txn_id, request_sha256, answer, reversed_at_ms)"
+      " VALUES (?1, ?2, ?3, ?4, ?5)");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(reversal_id)).bind(2, std::string_view(txn_id));
+  (*q)->bind_blob(3, saved.request_sha256).bind(4, std::string_view(saved.answer));
+  (*q)->bind(5, at_ms);
+  return (*q)->run();
+}
+
+Result<rules::CustomerFacts> Store::customer_facts(const std::string& customer_id) {
+  auto q = db_->query("SELECT purchases FROM customers WHERE customer_id = ?1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(customer_id));
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (!*row) return rules::CustomerFacts{};
+  return rules::CustomerFacts{true, (*q)->int64(0)};
+}
+
+Result<bool> Store::register_customer(const std::string& customer_id, std::int64_t at_ms,
+                                      const std::optional<std::string>& referred_by) {
+  auto q = db_->query(
+      "INSERT INTO customers (customer_id, first_seen_ms, referred_by) VALUES (?1, ?2, ?3)"
+      " ON CONFLICT (customer_id) DO NOTHING");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(customer_id)).bind(2, at_ms).bind(3, referred_by);
+  if (auto st = (*q)->run(); !st) return st.error();
+  return sqlite3_changes(db_->handle()) == 1;
+}
+
+Status Store::count_purchase(const std::string& customer_id, std::int64_t delta) {
+  auto q = db_->query("UPDATE customers SET purchases = purchases + ?2 WHERE customer_id = ?1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(customer_id)).bind(2, delta);
+  return (*q)->run();
+}
+
+Result<rules::CodeFacts> Store::code_facts(const std::string& code) {
+  rules::CodeFacts facts;
+  {
+    auto q = db_->query("SELECT customer_id, revoked FROM codes WHERE code = ?1");
+    if (!q) return q.error();
+    (*q)->bind(1, std::string_view(code));
+    auto row = (*q)->step();
+    if (!row) return row.error();
+    if (*row) {
+      facts.issued_here = true;
+      facts.referrer_customer_id = (*q)->text(0);
+      facts.revoked = (*q)->int64(1) != 0;
+    }
+  }
+  auto q = db_->query("SELECT count(*) FROM redemptions WHERE code = ?1 AND reversed = 0");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(code));
+  if (auto row = (*q)->step(); !row) return row.error();
+  facts.redemptions = (*q)->int64(0);
+  return facts;
+}
+
+Status Store::insert_code(const std::string& code, const std::string& customer_id,
+                          std::int64_t issued_at_ms, std::int64_t expires_at_ms) {
+  auto q = db_->query(
+      "INSERT INTO codes (code, customer_id, issued_at_ms, expires_at_ms) VALUES (?1, ?2, ?3, ?4)");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(code)).bind(2, std::string_view(customer_id));
+  (*q)->bind(3, issued_at_ms).bind(4, expires_at_ms);
+  return (*q)->run();
+}
+
+Result<std::optional<CodeRecord>> Store::valid_code_of(const std::string& customer_id,
+                                                       std::int64_t now_ms) {
+  auto q = db_->query(
+      "SELECT code, issued_at_ms, expires_at_ms FROM codes"
+      " WHERE customer_id = ?1 AND revoked = 0 AND expires_at_ms > ?2"
+      " ORDER BY issued_at_ms DESC, code LIMIT 1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(customer_id)).bind(2, now_ms);
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<CodeRecord>{};
+  auto& r = **q;
+  return std::optional<CodeRecord>(CodeRecord{r.text(0), r.int64(1), r.int64(2), 0, false});
+}
+
+Status Store::revoke_code(const std::string& code) {
+  auto q = db_->query("UPDATE codes SET revoked = 1 WHERE code = ?1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(code));
+  return (*q)->run();
+}
+
+Status Store::insert_redemption(const std::string& txn_id, const std::string& customer_id,
+                                const RedemptionRecord& redemption) {
+  auto q = db_->query(
+      "INSERT INTO redemptions (txn_id, code, customer_id, discount_minor, referrer_customer_id,"
+      " referrer_reward_minor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(txn_id)).bind(2, std::string_view(redemption.code));
+  (*q)->bind(3, std::string_view(customer_id)).bind(4, redemption.discount_minor);
+  (*q)->bind(5, redemption.referrer_customer_id).bind(6, redemption.referrer_reward_minor);
+  return (*q)->run();
+}
+
+Result<std::optional<RedemptionRecord>> Store::redemption_of(const std::string& txn_id) {
+  auto q = db_->query(
+      "SELECT code, discount_minor, referrer_customer_id, referrer_reward_minor"
+      " FROM redemptions WHERE txn_id = ?1 AND reversed = 0");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(txn_id));
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<RedemptionRecord>{};
+  auto& r = **q;
+  return std::optional<RedemptionRecord>(
+      RedemptionRecord{r.text(0), r.int64(1), r.optional_text(2), r.int64(3)});
+}
+
+Status Store::mark_redemption_reversed(const std::string& txn_id) {
+  auto q = db_->query("UPDATE redemptions SET reversed = 1 WHERE txn_id = ?1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(txn_id));
+  return (*q)->run();
+}
+
+Status Store::add_to_wallet(const std::string& customer_id, std::int64_t delta_minor) {
+  auto q = db_->query(
+      "INSERT INTO wallets (customer_id, balance_minor) VALUES (?1, ?2)"
+      " ON CONFLICT (customer_id) DO UPDATE SET balance_minor = balance_minor + excluded.balance_minor");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(customer_id)).bind(2, delta_minor);
+  return (*q)->run();
+}
+
+Result<CustomerView> Store::customer_view(const std::string& customer_id) {
+  CustomerView view;
+  {
+    auto q = db_->query(
+        "SELECT c.first_seen_ms, c.purchases, c.referred_by, coalesce(w.balance_minor, 0)"
+        " FROM customers c LEFT JOIN wallets w USING (customer_id) WHERE c.customer_id = ?1");
+    if (!q) return q.error();
+    (*q)->bind(1, std::string_view(customer_id));
+    auto row = (*q)->step();
+    if (!row) return row.error();
+    if (!*row) return view;
+    auto& r = **q;
+    view = CustomerView{true, r.int64(0), r.int64(1), r.int64(3), r.optional_text(2), {}};
+  }
+  auto q = db_->query(
+      "SELECT code, issued_at_ms, expires_at_ms, revoked,"
+      " (SELECT count(*) FROM redemptions r WHERE r.code = codes.code AND r.reversed = 0)"
+      " FROM codes WHERE customer_id = ?1 ORDER BY issued_at_ms, code");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(customer_id));
+  for (;;) {
+    auto row = (*q)->step();
+    if (!row) return row.error();
+    if (!*row) break;
+    auto& r = **q;
+    view.codes.push_back(CodeRecord{r.text(0), r.int64(1), r.int64(2), r.int64(4), r.int64(3) != 0});
+  }
+  return view;
+}
+
+}  // namespace refpos::store

@@ -1,0 +1,137 @@
+#include "wire/requests.hpp"
+
+#include <openssl/evp.h>
+
+#include "codes/code.hpp"
+#include "wire/json_input.hpp"
+
+namespace refpos::wire {
+namespace {
+
+constexpr std::int64_t kMinClockMs = 1'577'836'800'000;  // 2020-01-01
+
+RequestDigest digest_of(Json doc) {
+  doc.erase("clock_ms");
+  const std::string canonical = doc.dump();
+  RequestDigest out(EVP_MAX_MD_SIZE);
+  unsigned int n = 0;
+  EVP_Digest(canonical.data(), canonical.size(), out.data(), &n, EVP_sha256(), nullptr);
+  out.resize(n);
+  return out;
+}
+
+// Reads the members every request may carry, then finishes the reader.
+Result<RequestContext> finish_request(FieldReader& r, const Json& doc) {
+  RequestContext ctx;
+  ctx.clock_ms = r.optional_integer("clock_ms", kMinClockMs, INT64_MAX / 2);
+  if (auto st = r.finish(); !st) return st.error();
+  ctx.digest = digest_of(doc);
+  return ctx;
+}
+
+Status read_line(const Json& j, const std::string& path, CartLine& line) {
+  if (!j.is_object()) {
+    return make_error(ErrorKind::bad_request, path, "must be an object, got " + describe_value(j));
+  }
+  FieldReader r(j, path);
+  line.sku = r.id("sku");
+  line.category = r.optional_id("category").value_or("");
+  line.quantity = r.integer("quantity", 1, kMaxQuantityPerLine);
+  line.unit_price_minor = r.integer("unit_price_minor", 0, money::kMaxAmountMinor);
+  if (auto st = r.finish(); !st) return st;
+  auto total = money::checked_multiply(line.quantity, line.unit_price_minor, path);
+  if (!total) return total.error();
+  line.total_minor = *total;
+  return ok_status();
+}
+
+Status read_lines(const Json& lines, Cart& cart) {
+  cart.lines.resize(lines.size());
+  std::int64_t subtotal = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const auto path = "lines[" + std::to_string(i) + "]";
+    if (auto st = read_line(lines[i], path, cart.lines[i]); !st) return st;
+    subtotal += cart.lines[i].total_minor;  // each <= 10^15, at most 500 lines: no overflow
+    if (subtotal > money::kMaxAmountMinor) {
+      return make_error(ErrorKind::bad_request, "lines",
+                        "the cart total exceeds " + std::to_string(money::kMaxAmountMinor) +
+                            " minor units");
+    }
+  }
+  cart.subtotal_minor = subtotal;
+  return ok_status();
+}
+
+}  // namespace
+
+Result<CheckoutRequest> parse_checkout_request(std::string_view text, money::Currency currency,
+                                               bool require_txn_id) {
+  auto doc = parse_document(text, "the request");
+  if (!doc) return doc.error();
+  FieldReader r(*doc, "");
+  CheckoutRequest req;
+  req.txn_id = require_txn_id ? std::optional<std::string>(r.id("txn_id")) : r.optional_id("txn_id");
+  req.cart.terminal_id = r.id("terminal_id");
+  req.cart.cashier_id = r.optional_id("cashier_id");
+  req.cart.customer_id = r.optional_id("customer_id");
+  const auto cur = r.text("currency", 3);
+  if (!r.failed() && cur != currency.code) {
+    r.fail("currency", "must be the store's currency \"" + std::string(currency.code) +
+                           "\", got \"" + cur + "\"");
+  }
+  req.cart.currency = currency;
+  const Json* lines = r.array("lines", true, 1, kMaxLinesPerCart);
+  req.code = r.optional_text("code", codes::kMaxTypedCodeLength);
+  auto ctx = finish_request(r, *doc);
+  if (!ctx) return ctx.error();
+  req.context = std::move(*ctx);
+  if (auto st = read_lines(*lines, req.cart); !st) return st.error();
+  return req;
+}
+
+Result<ReverseRequest> parse_reverse_request(std::string_view text) {
+  auto doc = parse_document(text, "the request");
+  if (!doc) return doc.error();
+  FieldReader r(*doc, "");
+  ReverseRequest req;
+  req.reversal_id = r.id("reversal_id");
+  req.txn_id = r.id("txn_id");
+  req.kind = r.id("kind");
+  if (!r.failed() && req.kind != "void" && req.kind != "refund") {
+    r.fail("kind", "must be \"void\" or \"refund\", got \"" + req.kind + "\"");
+  }
+  req.terminal_id = r.id("terminal_id");
+  req.cashier_id = r.optional_id("cashier_id");
+  auto ctx = finish_request(r, *doc);
+  if (!ctx) return ctx.error();
+  req.context = std::move(*ctx);
+  return req;
+}
+
+Result<IssueCodeRequest> parse_issue_code_request(std::string_view text) {
+  auto doc = parse_document(text, "the request");
+  if (!doc) return doc.error();
+  FieldReader r(*doc, "");
+  IssueCodeRequest req;
+  req.customer_id = r.id("customer_id");
+  req.terminal_id = r.id("terminal_id");
+  req.cashier_id = r.optional_id("cashier_id");
+  auto ctx = finish_request(r, *doc);
+  if (!ctx) return ctx.error();
+  req.context = std::move(*ctx);
+  return req;
+}
+
+Result<CustomerRequest> parse_customer_request(std::string_view text) {
+  auto doc = parse_document(text, "the request");
+  if (!doc) return doc.error();
+  FieldReader r(*doc, "");
+  CustomerRequest req;
+  req.customer_id = r.id("customer_id");
+  auto ctx = finish_request(r, *doc);
+  if (!ctx) return ctx.error();
+  req.context = std::move(*ctx);
+  return req;
+}
+
+}  // namespace refpos::wire

@@ -63,7 +63,7 @@ extern "C" {
 #define REFPOS_ABI_VERSION_MAJOR 1
 #define REFPOS_ABI_VERSION_MINOR 0
 #define REFPOS_ABI_VERSION \
-    ((uint32_t)((REFPOS_ABI_VERSION_MAJOR << 16) | REFPOS_ABI_VERSION_MINOR))
+    (REFPOS_ABI_VERSION_MAJOR * 0x10000U + REFPOS_ABI_VERSION_MINOR)
 
 /* Name of the one exported symbol, for dlsym()/GetProcAddress(). */
 #define REFPOS_ENTRY_SYMBOL "refpos_get_api"

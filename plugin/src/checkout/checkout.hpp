@@ -1,0 +1,63 @@
+// Checkout: the operations a host calls, from request text to answer text.
+//
+//   preview   parse -> price -> check the code -> answer; writes nothing.
+//   commit    parse -> replay? -> price -> check -> ONE write transaction:
+//             events + derived state + the answer itself -> answer.
+//   reverse   parse -> replay? -> ONE write transaction reversing a commit.
+//
+// The answer to a commit or reverse is stored in the same transaction as the
+// facts, so a retry after a crash gets the identical bytes back, and an
+// answer the host received is always backed by its facts.
+//
+// Not thread-safe: the C boundary serialises calls on a handle.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/clock.hpp"
+#include "base/result.hpp"
+#include "store/store.hpp"
+#include "wire/config.hpp"
+
+namespace refpos::checkout {
+
+// An operation's outcome: an error (if it failed) and the answer document
+// (always set on success; on failure, set where the answer carries more
+// than the error, e.g. a preview whose code was rejected).
+struct Answer {
+  std::optional<Error> error;
+  std::string json;
+};
+
+class Checkout {
+ public:
+  // Opens the store described by the configuration. With a clock override in
+  // the configuration the store uses a ManualClock, else the system clock.
+  static Result<std::unique_ptr<Checkout>> open(wire::StoreConfig config);
+  // For tests: an explicit clock.
+  static Result<std::unique_ptr<Checkout>> open(wire::StoreConfig config,
+                                                std::unique_ptr<Clock> clock);
+
+  Answer preview(std::string_view request);
+  Answer commit(std::string_view request);
+  Answer reverse(std::string_view request);
+  Answer issue_code(std::string_view request);
+  Answer customer(std::string_view request);
+
+  [[nodiscard]] const wire::StoreConfig& config() const { return config_; }
+  store::Store& store() { return *store_; }
+
+ private:
+  Checkout(wire::StoreConfig config, std::unique_ptr<store::Store> store,
+           std::unique_ptr<Clock> clock);
+
+  struct Impl;
+  wire::StoreConfig config_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Clock> clock_;
+};
+
+}  // namespace refpos::checkout

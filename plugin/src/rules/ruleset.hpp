@@ -1,0 +1,52 @@
+// The rule set: what a referral program gives and when (schema
+// "refpos.rules/1", docs/api.md). Published by head office, versioned; every
+// event records the version that produced it. Parsed once at the edge with
+// every field checked; contradictory rules are refused.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.hpp"
+
+namespace refpos::rules {
+
+inline constexpr std::int64_t kMaxValidDays = 3650;
+inline constexpr std::int64_t kMaxRedemptionsPerCode = 1'000'000;
+
+struct RefereeReward {
+  std::int32_t percent_off_bp = 0;      // basis points of the eligible spend
+  std::int64_t cap_minor = 0;           // 0: no cap
+  std::int64_t min_spend_minor = 0;     // subtotal needed to redeem
+  bool new_customers_only = true;
+};
+
+struct ReferrerReward {
+  std::int64_t store_credit_minor = 0;  // per converted referral
+};
+
+struct CodePolicy {
+  std::int64_t valid_days = 30;         // redeemable through issue day + valid_days
+  std::int64_t max_redemptions = 1;     // per code
+};
+
+struct IssuePolicy {
+  bool on_commit = true;                // issue the customer a code at checkout
+  std::int64_t min_spend_minor = 0;     // total paid needed to be issued one
+};
+
+struct RuleSet {
+  std::int64_t version = 0;             // >= 1
+  std::string program;
+  RefereeReward referee;
+  ReferrerReward referrer;
+  CodePolicy code;
+  IssuePolicy issue;
+};
+
+// Parses a rule set; `path` prefixes field names in errors ("rules").
+Result<RuleSet> parse_ruleset(const nlohmann::json& doc, const std::string& path);
+
+}  // namespace refpos::rules

@@ -1,0 +1,42 @@
+// The store configuration passed to open() (docs/api.md, "open"), parsed and
+// checked in one place. Code key secrets are kept only here and in codes/;
+// they never appear in an error message or an answer.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.hpp"
+#include "codes/code.hpp"
+#include "money/money.hpp"
+#include "rules/ruleset.hpp"
+
+namespace refpos::wire {
+
+inline constexpr std::size_t kMaxPathBytes = 4096;
+inline constexpr std::size_t kMaxLinkTemplateBytes = 200;
+
+struct StoreConfig {
+  std::string store_id;
+  std::string data_dir;
+  money::Currency currency;
+  std::vector<codes::CodeKey> code_keys;
+  std::uint8_t active_key_id = 0;
+  rules::RuleSet rules;
+  std::string share_link_template;           // contains "{code}", or empty
+  std::optional<std::int64_t> fixed_clock_ms;  // test clock override
+
+  [[nodiscard]] const codes::CodeKey* key(std::uint8_t id) const;
+  [[nodiscard]] const codes::CodeKey& active_key() const { return *key(active_key_id); }
+};
+
+// Parses and checks a configuration document. Errors are of kind `config`.
+Result<StoreConfig> parse_store_config(std::string_view text);
+
+// The share link for a normalised code ("" without a template).
+std::string share_link(const StoreConfig& config, std::string_view normalized_code);
+
+}  // namespace refpos::wire
