@@ -18,8 +18,12 @@
 // The check symbol is Luhn mod 32 rather than Crockford's mod-37 symbol so
 // that every symbol of a code stays in the 32-symbol alphabet (Crockford's
 // extra check symbols * ~ $ = U are awkward to read aloud and type). Luhn
-// mod N catches every single-symbol substitution and every transposition of
-// adjacent symbols except (0, V) pairs.
+// mod 32 catches every single-symbol substitution (check symbol included) and
+// every transposition of two adjacent symbols except "0Z" <-> "Z0". Swapping
+// a and b goes unseen when doubling changes both by the same amount mod 32;
+// 0 and Z (code point 31: 62 -> 1 + 30 = 31) are the only symbols doubling
+// leaves unchanged, the analogue of 09 <-> 90 in decimal Luhn. The unit tests
+// check both claims exhaustively.
 #pragma once
 
 #include <cstdint>
@@ -56,34 +60,46 @@ struct CodeFields {
 
 // A new code made with `key` on `issue_day` (days since the code epoch), with
 // a nonce from OpenSSL. Returns the 16-symbol normalised form. Fails
-// (internal) only if OpenSSL's generator fails or the key is invalid.
+// (internal) only if OpenSSL's generator fails, or the key or issue_day is
+// invalid (a caller bug: keys are checked when loaded, days come from
+// issue_day_of()).
 Result<std::string> issue(const CodeKey& key, std::uint32_t issue_day);
 
-// The same, with a caller-chosen nonce (tests and fuzzers). nonce < 2^35.
+// The same, with a caller-chosen nonce (tests and fuzzers). Requires a valid
+// key, issue_day <= kMaxIssueDay and nonce < 2^35 (asserted).
 std::string issue_with_nonce(const CodeKey& key, std::uint32_t issue_day, std::uint64_t nonce);
 
 // Turns what a cashier typed or a scanner read into the normalised form:
 // upper-cases, drops '-' and spaces, reads I and L as 1 and O as 0 (Crockford
-// decoding). Accepts a share link whose last path segment is the code.
-// Fails (code_rejected, field "code", reason "malformed") on any other
-// character or a length other than kCodeLength.
+// decoding). Accepts a share link whose last path segment is the code
+// (everything up to the last '/' is dropped). Fails (code_rejected, field
+// "code", reason "malformed") on input longer than kMaxTypedCodeLength, on
+// any other character (U included) or on a symbol count other than
+// kCodeLength.
 Result<std::string> normalize(std::string_view typed);
 
-// Parses a normalised code. Fails (code_rejected, reason "mistyped") if the
-// check symbol does not match: the code was mistyped.
+// Parses a normalised code. Fails (code_rejected, field "code") with reason
+// "malformed" if it is not kCodeLength symbols of kAlphabet or its key id is
+// 0, and with reason "mistyped" if the check symbol does not match (checked
+// before the key id, so a typo is reported as a typo).
 Result<CodeFields> parse(std::string_view normalized);
 
-// True if the MAC in `normalized` was made with `key` (constant time).
+// True if the MAC in `normalized` was made with `key`: the key id symbol is
+// key.id and the MAC symbols match (compared in constant time). False for an
+// invalid key or a string that is not a normalised code; the check symbol is
+// parse()'s business and is not looked at.
 bool mac_matches(std::string_view normalized, const CodeKey& key);
 
-// "7K3M-9Q2X-WP4H-ABCD" from "7K3M9Q2XWP4HABCD".
+// "7K3M-9Q2X-WP4H-ABCD" from "7K3M9Q2XWP4HABCD". Requires a normalised code.
 std::string display(std::string_view normalized);
 
-// The Luhn mod 32 check symbol of `data` (symbols of kAlphabet).
+// The Luhn mod 32 check symbol of `data` (symbols of kAlphabet, asserted):
+// appended to `data`, it makes the whole string Luhn-valid.
 char check_symbol(std::string_view data);
 
-// Issue day of a Unix time in milliseconds (UTC days since the code epoch);
-// fails if before the epoch or past kMaxIssueDay.
+// Issue day of a Unix time in milliseconds (UTC days since the code epoch,
+// rounded down); fails (bad_request, field "unix_ms") if before the epoch or
+// past kMaxIssueDay (2109-09-18).
 Result<std::uint32_t> issue_day_of(std::int64_t unix_ms);
 
 // Unix milliseconds at the start (00:00 UTC) of an issue day.
