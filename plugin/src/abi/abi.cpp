@@ -66,6 +66,18 @@ void set_last_error(refpos_store* store, std::string message) {
   store->last_errors[std::this_thread::get_id()] = std::move(message);
 }
 
+// A bug surfaced as an exception: tell the host in both places it looks.
+void report_internal(refpos_store* store, char** answer, const char* what) noexcept {
+  try {
+    const auto error = refpos::make_error(ErrorKind::internal, "", std::string("internal error: ") + what);
+    set_last_error(store, error.describe());
+    if (answer != nullptr && *answer == nullptr) {
+      *answer = to_buffer(refpos::wire::error_document(error).dump());
+    }
+  } catch (...) {
+  }
+}
+
 // Runs one operation on a live handle: checks arguments, serialises, hands
 // the answer to the host, records the message. Never throws.
 template <typename Operation>
@@ -91,12 +103,10 @@ refpos_status call(refpos_store* store, const char* request, size_t request_len,
   } catch (const std::bad_alloc&) {
     return REFPOS_E_INTERNAL;
   } catch (const std::exception& e) {
-    try {
-      set_last_error(store, std::string("internal error: ") + e.what());
-    } catch (...) {
-    }
+    report_internal(store, answer, e.what());
     return REFPOS_E_INTERNAL;
   } catch (...) {
+    report_internal(store, answer, "unknown exception");
     return REFPOS_E_INTERNAL;
   }
 }

@@ -4,11 +4,53 @@
 
 namespace refpos::wire {
 
+// nlohmann's parser passes the raw bytes of strings through unchecked (and
+// dump() later throws on them), so this runs before it.
+std::size_t first_invalid_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto b0 = static_cast<unsigned char>(s[i]);
+    if (b0 < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    unsigned lo = 0x80;
+    unsigned hi = 0xBF;  // allowed range of the second byte
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      n = 1;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+      n = 2;
+      if (b0 == 0xE0) lo = 0xA0;   // overlong
+      if (b0 == 0xED) hi = 0x9F;   // surrogates
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+      n = 3;
+      if (b0 == 0xF0) lo = 0x90;   // overlong
+      if (b0 == 0xF4) hi = 0x8F;   // past U+10FFFF
+    } else {
+      return i;
+    }
+    if (i + n >= s.size()) return i;  // truncated sequence
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      const unsigned min = k == 1 ? lo : 0x80;
+      const unsigned max = k == 1 ? hi : 0xBF;
+      if (b < min || b > max) return i;
+    }
+    i += n + 1;
+  }
+  return std::string_view::npos;
+}
+
 Result<Json> parse_document(std::string_view text, std::string_view what) {
   if (text.size() > kMaxRequestBytes) {
     return make_error(ErrorKind::bad_request, "",
                       std::string(what) + " is " + std::to_string(text.size()) +
                           " bytes, more than the limit of " + std::to_string(kMaxRequestBytes));
+  }
+  if (const auto bad = first_invalid_utf8(text); bad != std::string_view::npos) {
+    return make_error(ErrorKind::bad_request, "",
+                      std::string(what) + " is not valid UTF-8 (byte " + std::to_string(bad) + ")");
   }
   Json doc;
   try {

@@ -26,6 +26,10 @@ inline constexpr std::size_t kMaxRequestBytes = 256 * 1024;
 inline constexpr std::size_t kMaxIdBytes = 64;
 inline constexpr std::size_t kMaxTextBytes = 512;
 
+// Offset of the first byte that is not strict UTF-8 (RFC 3629: no overlong
+// forms, no surrogates, nothing past U+10FFFF), or npos if all is valid.
+std::size_t first_invalid_utf8(std::string_view s);
+
 // Parses a request document: size limit, valid UTF-8, an object at the top.
 Result<Json> parse_document(std::string_view text, std::string_view what);
 
