@@ -95,13 +95,8 @@ Database::~Database() {
 }
 
 Status Database::exec(const char* sql) {
-  char* message = nullptr;
-  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &message);
-  if (rc != SQLITE_OK) {
-    std::string text = message != nullptr ? message : sqlite3_errstr(rc);
-    sqlite3_free(message);
-    return make_error(ErrorKind::storage, "", "store: " + text);
-  }
+  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) return error(sql, sqlite3_extended_errcode(db_));
   return ok_status();
 }
 
