@@ -1,0 +1,59 @@
+// libFuzzer target: every request parser and the configuration parser on
+// arbitrary bytes. Besides "no crash, no sanitizer report", it checks what a
+// successful parse promises: limits hold, totals add up, digests are SHA-256;
+// and what a failure promises: a kind of bad_request/config and a message.
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "wire/config.hpp"
+#include "wire/requests.hpp"
+
+namespace {
+
+void require(bool condition) {
+  if (!condition) std::abort();
+}
+
+void check_cart(const refpos::Cart& cart) {
+  std::int64_t sum = 0;
+  require(!cart.lines.empty() && cart.lines.size() <= refpos::kMaxLinesPerCart);
+  for (const auto& line : cart.lines) {
+    require(line.quantity >= 1 && line.quantity <= refpos::kMaxQuantityPerLine);
+    require(line.unit_price_minor >= 0);
+    require(line.total_minor == line.quantity * line.unit_price_minor);
+    sum += line.total_minor;
+  }
+  require(sum == cart.subtotal_minor);
+  require(cart.subtotal_minor <= refpos::money::kMaxAmountMinor);
+}
+
+template <typename R>
+void check_failure(const refpos::Result<R>& r, refpos::ErrorKind expected) {
+  if (r.ok()) return;
+  require(r.error().kind == expected);
+  require(!r.error().message.empty());
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const auto usd = *refpos::money::find_currency("USD");
+
+  const auto checkout = refpos::wire::parse_checkout_request(text, usd, false);
+  check_failure(checkout, refpos::ErrorKind::bad_request);
+  if (checkout.ok()) {
+    check_cart(checkout->cart);
+    require(checkout->context.digest.size() == 32);
+  }
+  check_failure(refpos::wire::parse_reverse_request(text), refpos::ErrorKind::bad_request);
+  check_failure(refpos::wire::parse_issue_code_request(text), refpos::ErrorKind::bad_request);
+  check_failure(refpos::wire::parse_customer_request(text), refpos::ErrorKind::bad_request);
+  const auto config = refpos::wire::parse_store_config(text);
+  check_failure(config, refpos::ErrorKind::config);
+  if (config.ok()) require(config->key(config->active_key_id) != nullptr);
+  return 0;
+}
