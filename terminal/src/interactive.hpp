@@ -1,0 +1,26 @@
+// interactive: the till as a cashier uses it. One command per line at the
+// "refpos> " prompt builds a cart, previews a code, pays, voids and looks up
+// customers; `help` lists the commands. Reads until `quit` or end of input,
+// so it also runs from a pipe.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include "console.hpp"
+#include "plugin_handle.hpp"
+
+namespace refpos::terminal {
+
+// Who and where: sent with every request this till makes.
+struct TillIdentity {
+  std::string terminal_id = "till-1";
+  std::string cashier_id;  // omitted from requests when empty
+  std::string currency;    // the store's, from its config; "" if unknown
+};
+
+// Runs the prompt loop. Failed commands are reported and the loop goes on.
+// Returns the process exit code (0).
+int run_interactive(Store& store, const TillIdentity& till, std::istream& in, Console& console);
+
+}  // namespace refpos::terminal

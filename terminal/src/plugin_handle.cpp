@@ -1,0 +1,167 @@
+// plugin_handle: see plugin_handle.hpp. The only file of refpos-terminal that
+// calls dlopen/dlsym or a function of the refpos table.
+#include "plugin_handle.hpp"
+
+#include <dlfcn.h>
+
+#include <array>
+#include <cstddef>
+#include <utility>
+
+namespace refpos::terminal {
+namespace {
+
+// Indexed by refpos_status. Status numbers never change and are never
+// reused (refpos.h), so this table only ever grows at the end.
+constexpr std::array<std::string_view, REFPOS_STATUS_LAST> kStatusNames = {
+    "OK",      "INVALID_ARGUMENT", "BAD_REQUEST", "CODE_REJECTED", "NOT_FOUND",    "CONFLICT",
+    "STORAGE", "VERSION",          "CONFIG",      "BAD_HANDLE",    "RATE_LIMITED", "INTERNAL",
+};
+
+// Every slot an ABI 1.0 host calls lies below this offset; a table shorter
+// than that comes from a broken or foreign library.
+constexpr std::size_t kSlotsEndAbi10 =
+    offsetof(refpos_api, free_buffer) + sizeof(refpos_api::free_buffer);
+
+std::string last_dl_error() {
+  const char* message = dlerror();
+  return message != nullptr ? message : "unknown dynamic loader error";
+}
+
+// Why the table cannot be used by this host, or "" if it can.
+std::string check_table(const refpos_api& api) {
+  // Same major, and (majors being equal) a minor at least the host's.
+  const bool same_major = (api.abi_version >> 16U) == (kHostAbiVersion >> 16U);
+  if (!same_major || api.abi_version < kHostAbiVersion) {
+    return "the plugin provides ABI " + abi_version_text(api.abi_version) + ", this host needs " +
+           abi_version_text(kHostAbiVersion) + " (same major, same or newer minor)";
+  }
+  if (api.struct_size < kSlotsEndAbi10) {
+    return "the plugin's function table is " + std::to_string(api.struct_size) +
+           " bytes, shorter than ABI " + abi_version_text(kHostAbiVersion) + " requires";
+  }
+  const bool every_slot_set = api.version != nullptr && api.open != nullptr &&
+                              api.close != nullptr && api.last_error != nullptr &&
+                              api.preview != nullptr && api.commit != nullptr &&
+                              api.reverse != nullptr && api.issue_code != nullptr &&
+                              api.customer != nullptr && api.free_buffer != nullptr;
+  if (!every_slot_set) {
+    return "the plugin's function table has empty slots";
+  }
+  return "";
+}
+
+// Owns one buffer the plugin handed out; releases it with the plugin's
+// free_buffer (the host's free() would be a different allocator).
+struct BufferFree {
+  const refpos_api* api;
+  void operator()(char* buffer) const { api->free_buffer(buffer); }
+};
+using PluginBuffer = std::unique_ptr<char, BufferFree>;
+
+}  // namespace
+
+std::string status_name(refpos_status status) {
+  const auto index = static_cast<std::size_t>(status);
+  if (index < kStatusNames.size()) {
+    return std::string(kStatusNames[index]);
+  }
+  return "STATUS_" + std::to_string(static_cast<int>(status));
+}
+
+std::optional<refpos_status> status_from_name(std::string_view name) {
+  for (std::size_t i = 0; i < kStatusNames.size(); ++i) {
+    if (kStatusNames[i] == name) {
+      return static_cast<refpos_status>(i);
+    }
+  }
+  return std::nullopt;
+}
+
+std::string abi_version_text(std::uint32_t abi_version) {
+  return std::to_string(abi_version >> 16U) + "." + std::to_string(abi_version & 0xFFFFU);
+}
+
+LoadResult Plugin::load(const std::string& path) {
+  LoadResult result;
+  // RTLD_NOW: a plugin with unresolved symbols fails here, not in the middle
+  // of a checkout. RTLD_LOCAL: its symbols never mix with the host's.
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    result.error = "cannot load the plugin: " + last_dl_error();
+    return result;
+  }
+  std::shared_ptr<void> library(handle, [](void* loaded) { dlclose(loaded); });
+
+  void* symbol = dlsym(handle, REFPOS_ENTRY_SYMBOL);
+  if (symbol == nullptr) {
+    result.error = path + " does not export " REFPOS_ENTRY_SYMBOL ": not a refpos plugin";
+    return result;
+  }
+  // POSIX guarantees that dlsym's object pointer converts to a function pointer.
+  const auto get_api = reinterpret_cast<refpos_get_api_fn>(symbol);
+
+  // Ask for exactly the ABI this host was compiled against; the plugin says
+  // REFPOS_E_VERSION if it is of another major or an older minor.
+  const refpos_api* api = nullptr;
+  const refpos_status status = get_api(kHostAbiVersion, &api);
+  if (status == REFPOS_E_VERSION) {
+    result.error = "the plugin does not provide ABI " + abi_version_text(kHostAbiVersion) +
+                   " (another major version, or an older minor)";
+    return result;
+  }
+  if (status != REFPOS_OK || api == nullptr) {
+    result.error = "the plugin's " REFPOS_ENTRY_SYMBOL " failed with " + status_name(status);
+    return result;
+  }
+  // Trust, but verify: a host reads a slot only if the table holds it.
+  if (std::string problem = check_table(*api); !problem.empty()) {
+    result.error = std::move(problem);
+    return result;
+  }
+  result.plugin = Plugin(std::move(library), api);
+  return result;
+}
+
+std::string Plugin::version() const {
+  const char* text = api_->version();
+  return text != nullptr ? text : "";
+}
+
+OpenResult Plugin::open_store(std::string_view config_json) const {
+  OpenResult result;
+  refpos_store* handle = nullptr;
+  char* raw_error = nullptr;
+  result.status = api_->open(config_json.data(), config_json.size(), &handle, &raw_error);
+  const PluginBuffer error(raw_error, BufferFree{api_});
+  if (result.status == REFPOS_OK && handle != nullptr) {
+    result.store = Store(library_, api_, handle);
+    return result;
+  }
+  if (result.status == REFPOS_OK) {  // success without a handle: a plugin bug
+    result.status = REFPOS_E_INTERNAL;
+  }
+  result.error = error != nullptr ? error.get() : "";
+  if (result.error.empty()) {
+    result.error = "open failed with " + status_name(result.status);
+  }
+  return result;
+}
+
+Reply Store::call(BusinessCall function, std::string_view request_json) {
+  char* raw_answer = nullptr;
+  Reply reply;
+  reply.status = function(handle_.get(), request_json.data(), request_json.size(), &raw_answer);
+  const PluginBuffer answer(raw_answer, BufferFree{api_});
+  if (answer != nullptr) {
+    reply.answer = answer.get();
+  }
+  if (!reply.ok()) {
+    // Read it now: the message is valid only until this thread's next call
+    // on the handle.
+    reply.message = api_->last_error(handle_.get());
+  }
+  return reply;
+}
+
+}  // namespace refpos::terminal
