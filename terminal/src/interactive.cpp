@@ -313,7 +313,8 @@ void Till::clear(const Words& /*words*/) {
 
 }  // namespace
 
-int run_interactive(Store& store, const TillIdentity& till, std::istream& in, Console& console) {
+int run_interactive(Store& store, const TillIdentity& till, std::istream& in, bool echo_commands,
+                    Console& console) {
   Till session(store, till, console);
   if (!console.quiet()) {
     console.out() << "Type help for the commands.\n";
@@ -324,6 +325,9 @@ int run_interactive(Store& store, const TillIdentity& till, std::istream& in, Co
     if (!std::getline(in, line)) {
       console.out() << '\n';
       break;
+    }
+    if (echo_commands) {
+      console.out() << line << '\n';
     }
     if (!session.run(split_words(line))) {
       break;

@@ -20,7 +20,10 @@ struct TillIdentity {
 };
 
 // Runs the prompt loop. Failed commands are reported and the loop goes on.
+// `echo_commands`: print each command after the prompt, for input from a
+// pipe or file (not on screen), so that the output reads as a transcript.
 // Returns the process exit code (0).
-int run_interactive(Store& store, const TillIdentity& till, std::istream& in, Console& console);
+int run_interactive(Store& store, const TillIdentity& till, std::istream& in, bool echo_commands,
+                    Console& console);
 
 }  // namespace refpos::terminal

@@ -213,7 +213,9 @@ int run(const Options& options) {
       currency != config.end() && currency->is_string()) {
     till.currency = currency->get<std::string>();
   }
-  return refpos::terminal::run_interactive(*opened.store, till, std::cin, console);
+  const bool stdin_is_terminal = isatty(STDIN_FILENO) != 0;
+  return refpos::terminal::run_interactive(*opened.store, till, std::cin, !stdin_is_terminal,
+                                           console);
 }
 
 int parse_and_run(int argc, char** argv) {

@@ -73,6 +73,30 @@ std::string two_columns(std::string_view left, std::string_view right) {
   return line;
 }
 
+// `text` broken at spaces into lines of at most kReceiptWidth bytes (a word
+// longer than that is cut), each ending in '\n'. The plugin's lines may be
+// longer than the paper is wide; a printer would cut them mid-word.
+std::string wrapped(std::string_view text) {
+  std::string out;
+  while (display_width(text) > kReceiptWidth) {
+    std::size_t cut = text.rfind(' ', kReceiptWidth);
+    const bool at_space = cut != std::string_view::npos && cut > 0;
+    if (!at_space) {
+      cut = kReceiptWidth;
+      // Never split a UTF-8 sequence: back up to the start of a code point.
+      while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0U) == 0x80U) {
+        --cut;
+      }
+    }
+    out.append(text.substr(0, cut));
+    out += '\n';
+    text.remove_prefix(at_space ? cut + 1 : cut);
+  }
+  out.append(text);
+  out += '\n';
+  return out;
+}
+
 std::string rule(char c) { return std::string(kReceiptWidth, c) + '\n'; }
 
 std::string capitalized(std::string text) {
@@ -221,10 +245,15 @@ std::string format_receipt(const json& request, const json& answer) {
   // are (the code, what the friend gets, what the referrer gets). A host that
   // prints the QR coupon adds it right after them.
   if (const json& extra = member_of(answer, "receipt_lines"); extra.is_array() && !extra.empty()) {
-    out += rule('-');
+    const bool starts_with_rule =
+        extra[0].is_string() && !extra[0].get_ref<const std::string&>().empty() &&
+        extra[0].get_ref<const std::string&>().find_first_not_of('-') == std::string::npos;
+    if (!starts_with_rule) {
+      out += rule('-');
+    }
     for (const json& line : extra) {
       if (line.is_string()) {
-        out += line.get<std::string>() + '\n';
+        out += wrapped(line.get_ref<const std::string&>());
       }
     }
   }
