@@ -308,8 +308,10 @@ TEST_CASE("a data folder is opened by one handle at a time, and only for its own
 
 TEST_CASE("currencies with 0 and 3 decimals") {
   TempDir dir;
-  for (const auto& [currency, price, expected] :
-       {std::tuple{"JPY", 4999, 1000}, std::tuple{"KWD", 49999, 5000}}) {
+  for (const auto& row : {std::tuple{"JPY", 4999, 1000}, std::tuple{"KWD", 49999, 5000}}) {
+    const std::string currency = std::get<0>(row);
+    const int price = std::get<1>(row);
+    const int expected = std::get<2>(row);
     CAPTURE(currency);
     auto config = default_config(dir.str() + "/" + currency);
     config["currency"] = currency;

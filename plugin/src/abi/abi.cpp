@@ -39,8 +39,8 @@ using refpos::ErrorKind;
 
 std::mutex g_registry_mutex;
 std::set<const refpos_store*>& registry() {
-  static auto* handles = new std::set<const refpos_store*>();  // never destroyed: used at exit
-  return *handles;
+  static std::set<const refpos_store*> handles;
+  return handles;
 }
 
 bool is_live(const refpos_store* store) {

@@ -17,8 +17,8 @@ using nlohmann::json;
 // `value` with `decimals` digits after the point, then `suffix`.
 std::string fixed(double value, int decimals, const char* suffix) {
   char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f%s", decimals, value, suffix);
-  return buffer;
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
+  return std::string(buffer) + suffix;
 }
 
 std::string format_value(double value, Unit unit) {
