@@ -157,17 +157,18 @@ TEST_CASE("the store survives SIGKILL at every write point") {
     CAPTURE(k);
     TempDir dir;
     const json config = default_config(dir.str());
-    auto [done, reports] = run_child(config, k);
-    completed = done;
+    auto child = run_child(config, k);
+    completed = child.first;
+    const auto reports = std::move(child.second);
     if (!std::filesystem::exists(dir.path() / "refpos.db")) {
       CHECK(reports.empty());
     } else {
       // Recover: opening runs SQLite's WAL recovery; the audit needs no plugin.
       { StoreHandle reopened(config); }
       REQUIRE(audit_store(dir.str(), "store-001") == "");
-      for (const auto& [id, text] : reports) {
-        CAPTURE(id);
-        CHECK(stored_answer(dir.str(), id) == text);
+      for (const auto& report : reports) {
+        CAPTURE(report.first);
+        CHECK(stored_answer(dir.str(), report.first) == report.second);
       }
     }
     // Restart and run the whole day again: what the host was told is told
