@@ -60,6 +60,7 @@ std::vector<BadCase> bad_checkout_requests() {
       {"not JSON", "{\"txn_id\": ", ""},
       {"not an object", "[1,2,3]", ""},
       {"trailing garbage", good_cart().dump() + "x", ""},
+      {"number overflows a double", R"({"txn_id":"T","lines":4e8845958})", ""},
       {"embedded NUL", nul, ""},
       {"invalid UTF-8", invalid_utf8, ""},
       {"too large", huge, ""},
