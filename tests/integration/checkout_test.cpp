@@ -81,7 +81,8 @@ TEST_CASE("the receipt says what the friend gets and what the referrer gets") {
   CHECK(code[4] == '-');
   const auto lines = r.body["receipt_lines"].dump();
   CHECK(lines.find(code) != std::string::npos);
-  CHECK(lines.find("Valid until 2026-02-01") != std::string::npos);
+  // Issued 2026-01-01 with 30 valid days: redeemable through 2026-01-31.
+  CHECK(lines.find("Valid until 2026-01-31") != std::string::npos);
 }
 
 TEST_CASE("a retried commit returns the identical answer and writes nothing") {
@@ -328,4 +329,19 @@ TEST_CASE("currencies with 0 and 3 decimals") {
     // 49.999 KWD = 9.9998 -> 10.000, capped at 5.000.
     CHECK(r.body["discount_minor"] == expected);
   }
+}
+
+TEST_CASE("recognition-only programs: no credit, but the referral is still settled at the store") {
+  Fixture f;
+  auto config = f.config;
+  f.store.reset();
+  config["rules"]["referrer"]["store_credit_minor"] = 0;
+  f.store = std::make_unique<StoreHandle>(config);
+  const std::string code = f.code_for("alice", "T-1");
+  const auto r = f.store->commit(f.with_code(cart("T-2", "bob", {5000}), code));
+  REQUIRE(r.status == REFPOS_OK);
+  CHECK(r.body["redemption"]["referrer_reward"]["settled"] == "store");
+  CHECK(r.body["redemption"]["referrer_reward"]["amount_minor"] == 0);
+  CHECK(f.balance("alice") == 0);
+  CHECK(audit_store(f.dir.str(), "store-001").empty());
 }

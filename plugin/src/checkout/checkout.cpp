@@ -221,7 +221,7 @@ struct Checkout::Impl {
                 {"referrer_reward",
                  {{"kind", "store_credit"},
                   {"amount_minor", reward},
-                  {"settled", record.referrer_customer_id ? "store" : "head_office"}}}};
+                  {"settled", code.facts.issued_here ? "store" : "head_office"}}}};
   }
 
   static Answer commit_in_transaction(Checkout& c, const CheckoutRequest& req,

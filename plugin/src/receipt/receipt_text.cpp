@@ -35,7 +35,9 @@ std::vector<std::string> receipt_lines(const ReceiptFacts& facts) {
     lines.push_back(std::string(kReceiptWidthChars, '-'));
     lines.push_back("Your referral code: " + *facts.issued_code);
     lines.push_back(facts.offer_message + ".");
-    lines.push_back("Valid until " + utc_date(facts.code_expires_at_ms) + ".");
+    // expires_at_ms is the first instant the code is refused: the last
+    // valid day is the one before it.
+    lines.push_back("Valid until " + utc_date(facts.code_expires_at_ms - 1) + ".");
     if (!facts.share_link.empty()) lines.push_back(facts.share_link);
   }
   return lines;
