@@ -158,6 +158,7 @@ Store::Store(std::unique_ptr<Database> db, int lock_fd, std::string store_id)
     : db_(std::move(db)), lock_fd_(lock_fd), store_id_(std::move(store_id)) {}
 
 Store::~Store() {
+  checkpointer_.reset();
   db_.reset();
   ::close(lock_fd_);  // releases the flock
 }
@@ -178,6 +179,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& data_dir, const st
   if (auto st = check_identity(store->db(), "store_id", store_id); !st) return st.error();
   if (auto st = check_identity(store->db(), "currency", currency); !st) return st.error();
   if (auto st = (*tx)->commit(); !st) return st.error();
+  auto checkpointer = Checkpointer::start(data_dir + "/refpos.db", store->db().handle());
+  if (!checkpointer) return checkpointer.error();
+  store->checkpointer_ = std::move(*checkpointer);
   return store;
 }
 

@@ -16,6 +16,7 @@
 
 #include "base/result.hpp"
 #include "rules/evaluate.hpp"
+#include "store/checkpointer.hpp"
 #include "store/database.hpp"
 #include "store/event_log.hpp"
 
@@ -110,6 +111,7 @@ class Store {
  private:
   Store(std::unique_ptr<Database> db, int lock_fd, std::string store_id);
   std::unique_ptr<Database> db_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // stopped before db_ closes
   int lock_fd_;
   std::string store_id_;
 };
