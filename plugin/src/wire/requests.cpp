@@ -62,76 +62,72 @@ Status read_lines(const Json& lines, Cart& cart) {
   return ok_status();
 }
 
+// The frame every request shares: parse the document, let `read_members`
+// fill the request from a FieldReader, then read the common members, refuse
+// unknown ones and compute the digest.
+template <typename Request, typename ReadMembers>
+Result<Request> parse_request(std::string_view text, ReadMembers read_members) {
+  auto doc = parse_document(text, "the request");
+  if (!doc) return doc.error();
+  FieldReader r(*doc, "");
+  Request req;
+  read_members(r, req);
+  auto ctx = finish_request(r, *doc);
+  if (!ctx) return ctx.error();
+  req.context = std::move(*ctx);
+  return req;
+}
+
 }  // namespace
 
 Result<CheckoutRequest> parse_checkout_request(std::string_view text, money::Currency currency,
                                                bool require_txn_id) {
-  auto doc = parse_document(text, "the request");
-  if (!doc) return doc.error();
-  FieldReader r(*doc, "");
-  CheckoutRequest req;
-  req.txn_id = require_txn_id ? std::optional<std::string>(r.id("txn_id")) : r.optional_id("txn_id");
-  req.cart.terminal_id = r.id("terminal_id");
-  req.cart.cashier_id = r.optional_id("cashier_id");
-  req.cart.customer_id = r.optional_id("customer_id");
-  const auto cur = r.text("currency", 3);
-  if (!r.failed() && cur != currency.code) {
-    r.fail("currency", "must be the store's currency \"" + std::string(currency.code) +
-                           "\", got \"" + cur + "\"");
-  }
-  req.cart.currency = currency;
-  const Json* lines = r.array("lines", true, 1, kMaxLinesPerCart);
-  req.code = r.optional_text("code", codes::kMaxTypedCodeLength);
-  auto ctx = finish_request(r, *doc);
-  if (!ctx) return ctx.error();
-  req.context = std::move(*ctx);
-  if (auto st = read_lines(*lines, req.cart); !st) return st.error();
+  std::optional<Error> line_error;  // lines are read while the document lives
+  auto req = parse_request<CheckoutRequest>(text, [&](FieldReader& r, CheckoutRequest& out) {
+    out.txn_id = require_txn_id ? std::optional<std::string>(r.id("txn_id")) : r.optional_id("txn_id");
+    out.cart.terminal_id = r.id("terminal_id");
+    out.cart.cashier_id = r.optional_id("cashier_id");
+    out.cart.customer_id = r.optional_id("customer_id");
+    const auto cur = r.text("currency", 3);
+    if (!r.failed() && cur != currency.code) {
+      r.fail("currency", "must be the store's currency \"" + std::string(currency.code) +
+                             "\", got \"" + cur + "\"");
+    }
+    out.cart.currency = currency;
+    const Json* lines = r.array("lines", true, 1, kMaxLinesPerCart);
+    out.code = r.optional_text("code", codes::kMaxTypedCodeLength);
+    if (lines == nullptr || r.failed()) return;
+    if (auto st = read_lines(*lines, out.cart); !st) line_error = st.error();
+  });
+  if (!req) return req.error();
+  if (line_error) return *line_error;
   return req;
 }
 
 Result<ReverseRequest> parse_reverse_request(std::string_view text) {
-  auto doc = parse_document(text, "the request");
-  if (!doc) return doc.error();
-  FieldReader r(*doc, "");
-  ReverseRequest req;
-  req.reversal_id = r.id("reversal_id");
-  req.txn_id = r.id("txn_id");
-  req.kind = r.id("kind");
-  if (!r.failed() && req.kind != "void" && req.kind != "refund") {
-    r.fail("kind", "must be \"void\" or \"refund\", got \"" + req.kind + "\"");
-  }
-  req.terminal_id = r.id("terminal_id");
-  req.cashier_id = r.optional_id("cashier_id");
-  auto ctx = finish_request(r, *doc);
-  if (!ctx) return ctx.error();
-  req.context = std::move(*ctx);
-  return req;
+  return parse_request<ReverseRequest>(text, [](FieldReader& r, ReverseRequest& out) {
+    out.reversal_id = r.id("reversal_id");
+    out.txn_id = r.id("txn_id");
+    out.kind = r.id("kind");
+    if (!r.failed() && out.kind != "void" && out.kind != "refund") {
+      r.fail("kind", "must be \"void\" or \"refund\", got \"" + out.kind + "\"");
+    }
+    out.terminal_id = r.id("terminal_id");
+    out.cashier_id = r.optional_id("cashier_id");
+  });
 }
 
 Result<IssueCodeRequest> parse_issue_code_request(std::string_view text) {
-  auto doc = parse_document(text, "the request");
-  if (!doc) return doc.error();
-  FieldReader r(*doc, "");
-  IssueCodeRequest req;
-  req.customer_id = r.id("customer_id");
-  req.terminal_id = r.id("terminal_id");
-  req.cashier_id = r.optional_id("cashier_id");
-  auto ctx = finish_request(r, *doc);
-  if (!ctx) return ctx.error();
-  req.context = std::move(*ctx);
-  return req;
+  return parse_request<IssueCodeRequest>(text, [](FieldReader& r, IssueCodeRequest& out) {
+    out.customer_id = r.id("customer_id");
+    out.terminal_id = r.id("terminal_id");
+    out.cashier_id = r.optional_id("cashier_id");
+  });
 }
 
 Result<CustomerRequest> parse_customer_request(std::string_view text) {
-  auto doc = parse_document(text, "the request");
-  if (!doc) return doc.error();
-  FieldReader r(*doc, "");
-  CustomerRequest req;
-  req.customer_id = r.id("customer_id");
-  auto ctx = finish_request(r, *doc);
-  if (!ctx) return ctx.error();
-  req.context = std::move(*ctx);
-  return req;
+  return parse_request<CustomerRequest>(
+      text, [](FieldReader& r, CustomerRequest& out) { out.customer_id = r.id("customer_id"); });
 }
 
 }  // namespace refpos::wire
