@@ -28,17 +28,20 @@ std::string last_dl_error() {
   return message != nullptr ? message : "unknown dynamic loader error";
 }
 
+// The render slot (ABI 1.1) is read only if the table reaches past it.
+constexpr std::size_t kSlotsEndAbi11 = offsetof(refpos_api, render) + sizeof(refpos_api::render);
+
 // Why the table cannot be used by this host, or "" if it can.
 std::string check_table(const refpos_api& api) {
-  // Same major, and (majors being equal) a minor at least the host's.
-  const bool same_major = (api.abi_version >> 16U) == (kHostAbiVersion >> 16U);
-  if (!same_major || api.abi_version < kHostAbiVersion) {
+  // Same major, and (majors being equal) a minor at least the host's oldest.
+  const bool same_major = (api.abi_version >> 16U) == (kHostMinAbiVersion >> 16U);
+  if (!same_major || api.abi_version < kHostMinAbiVersion) {
     return "the plugin provides ABI " + abi_version_text(api.abi_version) + ", this host needs " +
-           abi_version_text(kHostAbiVersion) + " (same major, same or newer minor)";
+           abi_version_text(kHostMinAbiVersion) + " (same major, same or newer minor)";
   }
   if (api.struct_size < kSlotsEndAbi10) {
     return "the plugin's function table is " + std::to_string(api.struct_size) +
-           " bytes, shorter than ABI " + abi_version_text(kHostAbiVersion) + " requires";
+           " bytes, shorter than ABI " + abi_version_text(kHostMinAbiVersion) + " requires";
   }
   const bool every_slot_set = api.version != nullptr && api.open != nullptr &&
                               api.close != nullptr && api.last_error != nullptr &&
@@ -101,12 +104,13 @@ LoadResult Plugin::load(const std::string& path) {
   // POSIX guarantees that dlsym's object pointer converts to a function pointer.
   const auto get_api = reinterpret_cast<refpos_get_api_fn>(symbol);
 
-  // Ask for exactly the ABI this host was compiled against; the plugin says
-  // REFPOS_E_VERSION if it is of another major or an older minor.
+  // Ask for the oldest ABI this host works with, so that a 1.0 plugin loads
+  // too (it says REFPOS_E_VERSION to a host that asks for 1.1); newer slots
+  // are then checked against the table's size.
   const refpos_api* api = nullptr;
-  const refpos_status status = get_api(kHostAbiVersion, &api);
+  const refpos_status status = get_api(kHostMinAbiVersion, &api);
   if (status == REFPOS_E_VERSION) {
-    result.error = "the plugin does not provide ABI " + abi_version_text(kHostAbiVersion) +
+    result.error = "the plugin does not provide ABI " + abi_version_text(kHostMinAbiVersion) +
                    " (another major version, or an older minor)";
     return result;
   }
@@ -159,6 +163,32 @@ Reply Store::call(BusinessCall function, std::string_view request_json) {
   if (!reply.ok()) {
     // Read it now: the message is valid only until this thread's next call
     // on the handle.
+    reply.message = api_->last_error(handle_.get());
+  }
+  return reply;
+}
+
+bool Store::can_render() const {
+  return api_->struct_size >= kSlotsEndAbi11 && api_->render != nullptr;
+}
+
+Reply Store::render(std::string_view request_json) {
+  Reply reply;
+  if (!can_render()) {
+    reply.status = REFPOS_E_VERSION;
+    reply.message = "the plugin provides ABI " + abi_version_text(api_->abi_version) +
+                    ", without render (ABI 1.1)";
+    return reply;
+  }
+  char* raw_out = nullptr;
+  std::size_t out_length = 0;
+  reply.status =
+      api_->render(handle_.get(), request_json.data(), request_json.size(), &raw_out, &out_length);
+  const PluginBuffer out(raw_out, BufferFree{api_});
+  if (out != nullptr) {
+    reply.answer.assign(out.get(), out_length);  // binary: the length, not the NUL
+  }
+  if (!reply.ok()) {
     reply.message = api_->last_error(handle_.get());
   }
   return reply;

@@ -2,11 +2,15 @@
 // in one place, small enough for a POS vendor to copy into their own host.
 //
 //   Plugin  loads librefpos.so with dlopen, finds the one exported symbol,
-//           asks for the ABI this host was compiled against and checks the
-//           table it gets back (size, version, every slot present).
+//           asks for the oldest ABI this host works with (1.0) and checks
+//           the table it gets back (size, version, every slot present).
+//           Slots newer than 1.0 (render, ABI 1.1) are used only when the
+//           table reaches them: the host degrades instead of refusing an
+//           older plugin.
 //   Store   an open store handle; each call returns a Reply (status, answer
-//           JSON, message) and releases the plugin's buffer with the plugin's
-//           own free_buffer, never the host's free().
+//           JSON or rendered bytes, message) and releases the plugin's
+//           buffer with the plugin's own free_buffer, never the host's
+//           free().
 //
 // Lifetimes: a Store holds a share of the loaded library, so the library is
 // unloaded (dlclose) only after the last Store is closed, whatever order the
@@ -30,6 +34,9 @@ namespace refpos::terminal {
 // to a C-style cast, which C++ builds with -Wold-style-cast refuse.)
 inline constexpr std::uint32_t kHostAbiVersion =
     (std::uint32_t{REFPOS_ABI_VERSION_MAJOR} << 16U) | std::uint32_t{REFPOS_ABI_VERSION_MINOR};
+// The oldest ABI it works with: everything but render (1.1), which is
+// optional (Store::can_render()).
+inline constexpr std::uint32_t kHostMinAbiVersion = std::uint32_t{REFPOS_ABI_VERSION_MAJOR} << 16U;
 
 // "OK", "CODE_REJECTED", ...: the status names used by answers' error.code
 // and by scripts' "expect". Unknown numbers read "STATUS_<n>".
@@ -41,9 +48,10 @@ std::string abi_version_text(std::uint32_t abi_version);
 
 struct Reply {
   refpos_status status = REFPOS_E_INTERNAL;
-  // The answer document on success; on failure the plugin's error document
-  // ({"error": {...}}, sometimes with more, e.g. a rejected code's preview).
-  // Empty only if the plugin returned no buffer at all.
+  // The answer document on success (for render: the rendered bytes, which
+  // may be binary); on failure the plugin's error document ({"error":
+  // {...}}, sometimes with more, e.g. a rejected code's preview). Empty only
+  // if the plugin returned no buffer at all.
   std::string answer;
   // refpos last_error() on failure, "" on success.
   std::string message;
@@ -85,6 +93,12 @@ class Store {
   Reply reverse(std::string_view request_json) { return call(api_->reverse, request_json); }
   Reply issue_code(std::string_view request_json) { return call(api_->issue_code, request_json); }
   Reply customer(std::string_view request_json) { return call(api_->customer, request_json); }
+
+  // ABI 1.1: a committed transaction's receipt or coupon as ESC/POS, PNG,
+  // SVG or text (refpos.h, render). Only if can_render(); otherwise the
+  // reply is REFPOS_E_VERSION without calling the plugin.
+  [[nodiscard]] bool can_render() const;
+  Reply render(std::string_view request_json);
 
  private:
   friend class Plugin;
