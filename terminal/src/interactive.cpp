@@ -48,8 +48,8 @@ std::optional<std::int64_t> parse_integer(std::string_view text) {
 
 class Till {
  public:
-  Till(Store& store, const TillIdentity& identity, Console& console)
-      : store_(store), identity_(identity), console_(console) {}
+  Till(Store& store, const TillIdentity& identity, Console& console, ReceiptOutput& receipts)
+      : store_(store), identity_(identity), console_(console), receipts_(receipts) {}
 
   // Runs one command line; false once the cashier quits.
   bool run(const Words& words);
@@ -63,7 +63,7 @@ class Till {
     std::size_t max_words;
     void (Till::*run)(const Words&);
   };
-  static const std::array<Command, 14> kCommands;
+  static const std::array<Command, 15> kCommands;
 
   void help(const Words& words);
   void set_customer(const Words& words);
@@ -72,6 +72,7 @@ class Till {
   void show(const Words& words);
   void preview(const Words& words);
   void pay(const Words& words);
+  void reprint(const Words& words);
   void void_txn(const Words& words) { reverse("void", words); }
   void refund(const Words& words) { reverse("refund", words); }
   void lookup(const Words& words);
@@ -89,13 +90,14 @@ class Till {
   Store& store_;
   const TillIdentity& identity_;
   Console& console_;
+  ReceiptOutput& receipts_;
   std::string customer_id_;
   std::string code_;
   json lines_ = json::array();
   bool quitting_ = false;
 };
 
-const std::array<Till::Command, 14> Till::kCommands = {{
+const std::array<Till::Command, 15> Till::kCommands = {{
     {"help", "", "this list", 0, 0, &Till::help},
     {"customer", "ID", "set the cart's customer (no ID: none)", 0, 1, &Till::set_customer},
     {"line", "SKU CATEGORY QTY PRICE_MINOR", "add a cart line (price in minor units)", 4, 4,
@@ -105,6 +107,7 @@ const std::array<Till::Command, 14> Till::kCommands = {{
     {"preview", "", "what the code would give, changing nothing", 0, 0, &Till::preview},
     {"pay", "TXN_ID", "commit the paid cart, print the receipt, start a new cart", 1, 1,
      &Till::pay},
+    {"reprint", "TXN_ID", "print a committed sale's receipt again", 1, 1, &Till::reprint},
     {"void", "TXN_ID [REVERSAL_ID]", "void a committed transaction", 1, 2, &Till::void_txn},
     {"refund", "TXN_ID [REVERSAL_ID]", "refund a committed transaction in full", 1, 2,
      &Till::refund},
@@ -261,10 +264,17 @@ void Till::pay(const Words& words) {
     }
     return;
   }
-  console_.emit_receipt(request, answer);
+  receipts_.deliver(request, answer);
   customer_id_.clear();
   code_.clear();
   lines_ = json::array();
+}
+
+void Till::reprint(const Words& words) {
+  const ReprintResult result = receipts_.reprint(words[1]);
+  if (!result.reply.ok()) {
+    report(result.reply);
+  }
 }
 
 void Till::reverse(std::string_view kind, const Words& words) {
@@ -314,8 +324,8 @@ void Till::clear(const Words& /*words*/) {
 }  // namespace
 
 int run_interactive(Store& store, const TillIdentity& till, std::istream& in, bool echo_commands,
-                    Console& console) {
-  Till session(store, till, console);
+                    Console& console, ReceiptOutput& receipts) {
+  Till session(store, till, console, receipts);
   if (!console.quiet()) {
     console.out() << "Type help for the commands.\n";
   }

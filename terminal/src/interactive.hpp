@@ -9,6 +9,7 @@
 
 #include "console.hpp"
 #include "plugin_handle.hpp"
+#include "receipt_output.hpp"
 
 namespace refpos::terminal {
 
@@ -22,8 +23,9 @@ struct TillIdentity {
 // Runs the prompt loop. Failed commands are reported and the loop goes on.
 // `echo_commands`: print each command after the prompt, for input from a
 // pipe or file (not on screen), so that the output reads as a transcript.
-// Returns the process exit code (0).
+// Returns the process exit code (0); receipts that could not be printed are
+// counted by `receipts`.
 int run_interactive(Store& store, const TillIdentity& till, std::istream& in, bool echo_commands,
-                    Console& console);
+                    Console& console, ReceiptOutput& receipts);
 
 }  // namespace refpos::terminal

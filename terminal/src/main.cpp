@@ -5,14 +5,20 @@
 // from its JSON config, then run a checkout either from a script of JSON
 // lines (script_runner.hpp: demos, tests, vendors' acceptance runs) or at an
 // interactive prompt (interactive.hpp). Receipts are printed to stdout and,
-// with --receipts, written to files (receipt.hpp, console.hpp).
+// with --receipts, written to files (text, ESC/POS, PNG, the QR coupon) and,
+// with --printer, sent to a receipt printer (receipt_output.hpp, printer.hpp).
 //
-// Exit codes: 0 ok; 1 a scripted step did not return what it expected;
-// 2 usage, config or script error (nothing was run); 3 the plugin could not
-// be loaded or does not provide this host's ABI.
+// Exit codes: 0 ok; 1 a scripted step did not return what it expected (or
+// its receipt files could not be written); 2 usage, config or script error
+// (nothing was run); 3 the plugin could not be loaded or does not provide
+// this host's ABI; 4 everything was committed but at least one receipt
+// could not be printed (each is named on stderr; "reprint TXN_ID" prints it
+// again). 1, 2 and 3 win over 4.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -20,12 +26,15 @@
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "console.hpp"
 #include "interactive.hpp"
 #include "plugin_handle.hpp"
+#include "printer.hpp"
+#include "receipt_output.hpp"
 #include "script_runner.hpp"
 
 namespace {
@@ -33,11 +42,14 @@ namespace {
 using refpos::terminal::Console;
 using refpos::terminal::ConsoleOptions;
 using refpos::terminal::Plugin;
+using refpos::terminal::ReceiptOutput;
+using refpos::terminal::ReceiptOutputOptions;
 using refpos::terminal::Script;
 
 constexpr int kExitOk = 0;
 constexpr int kExitUsage = 2;
 constexpr int kExitPlugin = 3;
+constexpr int kExitNotPrinted = 4;
 
 // Config files are small; anything larger is a mistake (the plugin refuses
 // requests over 256 KiB for the same reason).
@@ -49,6 +61,8 @@ struct Options {
   std::string config_path;
   std::string script_path;
   std::string receipts_dir;
+  std::optional<std::string> printer;  // set, even to "", when given
+  std::int64_t printer_timeout_ms = refpos::terminal::kDefaultPrinterTimeout.count();
   std::string terminal_id = "till-1";
   std::string cashier_id;
   bool quiet = false;
@@ -122,8 +136,18 @@ void define_flags(CLI::App& app, Options& options) {
                  "Run a script of JSON lines ('-' for stdin) instead of the prompt")
       ->type_name("FILE");
   app.add_option("--receipts", options.receipts_dir,
-                 "Also write each receipt to DIR/<txn_id>.txt (created if missing)")
+                 "Also write each receipt to DIR/<txn_id>.txt, .escpos and .png, and an issued "
+                 "code's QR coupon to DIR/<txn_id>-coupon.png and .svg (created if missing)")
       ->type_name("DIR");
+  app.add_option("--printer", options.printer,
+                 "Also send each receipt's ESC/POS bytes to a printer: a device such as "
+                 "/dev/usb/lp0, or tcp://HOST[:PORT] (raw port, 9100 by default)")
+      ->type_name("TARGET");
+  app.add_option("--printer-timeout-ms", options.printer_timeout_ms,
+                 "Longest wait for the printer to connect, and again to take data")
+      ->type_name("MS")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, refpos::terminal::kMaxPrinterTimeout.count()));
   app.add_option("--terminal-id", options.terminal_id, "Terminal id sent by the prompt's commands")
       ->type_name("ID")
       ->capture_default_str();
@@ -136,12 +160,29 @@ void define_flags(CLI::App& app, Options& options) {
   app.footer(
       "Environment: REFPOS_PLUGIN and REFPOS_CONFIG stand in for --plugin and --config.\n"
       "Exit codes: 0 ok, 1 a scripted step did not return its expected status,\n"
-      "2 usage, config or script error, 3 plugin not loadable or ABI incompatible.");
+      "2 usage, config or script error, 3 plugin not loadable or ABI incompatible,\n"
+      "4 committed, but a receipt could not be printed (named on stderr; the sale\n"
+      "is recorded, and `reprint TXN_ID` prints it again).");
 }
 
 void report_error(std::string_view message) {
   std::cout.flush();
   std::cerr << "refpos-terminal: " << message << '\n';
+}
+
+// The interactive till, with this store's currency for its display.
+int run_prompt(refpos::terminal::Store& store, const Options& options, const nlohmann::json& config,
+               Console& console, ReceiptOutput& receipts) {
+  refpos::terminal::TillIdentity till;
+  till.terminal_id = options.terminal_id;
+  till.cashier_id = options.cashier_id;
+  if (const auto currency = config.find("currency");
+      currency != config.end() && currency->is_string()) {
+    till.currency = currency->get<std::string>();
+  }
+  const bool stdin_is_terminal = isatty(STDIN_FILENO) != 0;
+  return refpos::terminal::run_interactive(store, till, std::cin, !stdin_is_terminal, console,
+                                           receipts);
 }
 
 int run(const Options& options) {
@@ -171,7 +212,17 @@ int run(const Options& options) {
     }
   }
 
-  ConsoleOptions console_options{options.quiet, std::nullopt};
+  ReceiptOutputOptions receipt_options;
+  receipt_options.printer_timeout = std::chrono::milliseconds(options.printer_timeout_ms);
+  if (options.printer) {
+    refpos::terminal::ParsedPrinterTarget printer =
+        refpos::terminal::parse_printer_target(*options.printer);
+    if (!printer.target) {
+      report_error(printer.error);
+      return kExitUsage;
+    }
+    receipt_options.printer = std::move(printer.target);
+  }
   if (!options.receipts_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(options.receipts_dir, ec);
@@ -179,9 +230,9 @@ int run(const Options& options) {
       report_error("--receipts: cannot create " + options.receipts_dir + ": " + ec.message());
       return kExitUsage;
     }
-    console_options.receipts_dir = options.receipts_dir;
+    receipt_options.receipts_dir = options.receipts_dir;
   }
-  Console console(console_options, std::cout, std::cerr);
+  Console console(ConsoleOptions{options.quiet}, std::cout, std::cerr);
 
   const std::string plugin_path =
       options.plugin_path.empty() ? default_plugin_path() : options.plugin_path;
@@ -203,19 +254,17 @@ int run(const Options& options) {
                   refpos::terminal::status_name(opened.status) + ": " + opened.error);
     return kExitUsage;
   }
-  if (!options.script_path.empty()) {
-    return refpos::terminal::run_script(*opened.store, script, console);
+  ReceiptOutput receipts(std::move(receipt_options), *opened.store, console);
+  const int exit_code =
+      options.script_path.empty()
+          ? run_prompt(*opened.store, options, config, console, receipts)
+          : refpos::terminal::run_script(*opened.store, script, console, receipts);
+  if (exit_code == kExitOk && receipts.print_failures() > 0) {
+    console.error(std::to_string(receipts.print_failures()) +
+                  " receipt(s) could not be printed; every sale is recorded");
+    return kExitNotPrinted;
   }
-  refpos::terminal::TillIdentity till;
-  till.terminal_id = options.terminal_id;
-  till.cashier_id = options.cashier_id;
-  if (const auto currency = config.find("currency");
-      currency != config.end() && currency->is_string()) {
-    till.currency = currency->get<std::string>();
-  }
-  const bool stdin_is_terminal = isatty(STDIN_FILENO) != 0;
-  return refpos::terminal::run_interactive(*opened.store, till, std::cin, !stdin_is_terminal,
-                                           console);
+  return exit_code;
 }
 
 int parse_and_run(int argc, char** argv) {

@@ -217,7 +217,11 @@ std::string format_totals(const json& answer) {
   return out;
 }
 
-std::string format_receipt(const json& request, const json& answer) {
+namespace {
+
+// Header, cart lines and totals: the part of the receipt the host knows
+// without the plugin's receipt_lines.
+std::string format_host_part(const json& request, const json& answer) {
   const std::string currency = text_of(answer, "currency");
   const json& lines = member_of(request, "lines");
   std::string out;
@@ -241,9 +245,17 @@ std::string format_receipt(const json& request, const json& answer) {
   out += discount_lines(answer, lines, currency);
   out += two_columns("TOTAL " + currency,
                      format_money(integer_of(answer, "total_minor").value_or(0), currency));
+  return out;
+}
+
+}  // namespace
+
+std::string format_receipt(const json& request, const json& answer) {
+  std::string out = format_host_part(request, answer);
   // Integration point: the plugin's receipt_lines are ready to print as they
   // are (the code, what the friend gets, what the referrer gets). A host that
-  // prints the QR coupon adds it right after them.
+  // prints the QR coupon adds it right after them (or lets render() lay out
+  // the whole slip, as --receipts and --printer do).
   if (const json& extra = member_of(answer, "receipt_lines"); extra.is_array() && !extra.empty()) {
     const bool starts_with_rule =
         extra[0].is_string() && !extra[0].get_ref<const std::string&>().empty() &&
@@ -259,6 +271,18 @@ std::string format_receipt(const json& request, const json& answer) {
   }
   out += rule('=');
   return out;
+}
+
+std::vector<std::string> host_receipt_lines(const json& request, const json& answer) {
+  const std::string text = format_host_part(request, answer);
+  std::vector<std::string> lines;
+  std::size_t begin = 0;
+  while (begin < text.size()) {
+    const std::size_t end = text.find('\n', begin);
+    lines.push_back(text.substr(begin, end - begin));
+    begin = end == std::string::npos ? text.size() : end + 1;
+  }
+  return lines;
 }
 
 }  // namespace refpos::terminal

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -31,10 +32,16 @@ std::string format_money(std::int64_t amount_minor, std::string_view currency);
 // "2026-01-01 09:05 UTC" from Unix milliseconds.
 std::string format_utc_time(std::int64_t unix_ms);
 
-// The receipt for a successful commit: header (store, till, txn, time),
-// the cart lines of `request`, subtotal, discount lines, total, then the
+// The receipt for a successful commit: the host's part (below), then the
 // answer's receipt_lines. Missing fields print as blanks rather than throw.
 std::string format_receipt(const nlohmann::json& request, const nlohmann::json& answer);
+
+// The host's own part of that receipt, one string per printed line without
+// '\n': header (store, till, txn, time), the cart lines of `request`,
+// subtotal, discount lines, total. These are render's "host_lines": the
+// plugin adds its referral lines, the QR coupon, header and footer itself.
+std::vector<std::string> host_receipt_lines(const nlohmann::json& request,
+                                            const nlohmann::json& answer);
 
 // Subtotal, discount and total lines of a preview or commit answer, and the
 // code's status message if a code was presented (for the cashier's screen).

@@ -5,6 +5,7 @@
 #include <istream>
 #include <ostream>
 #include <set>
+#include <utility>
 
 #include "substitution.hpp"
 
@@ -13,8 +14,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 5> kCallOps = {"preview", "commit", "reverse", "issue_code",
-                                                      "customer"};
+constexpr std::array<std::string_view, 6> kCallOps = {"preview",    "commit",   "reverse",
+                                                      "issue_code", "customer", "reprint"};
 
 bool is_call_op(std::string_view op) {
   for (const std::string_view known : kCallOps) {
@@ -50,13 +51,13 @@ std::string parse_step(std::string_view line, const std::set<std::string, std::l
   const auto op = object.find("op");
   if (op == object.end() || !op->is_string()) {
     return "\"op\" must be a string: echo, " + std::string("preview, commit, reverse, ") +
-           "issue_code or customer";
+           "issue_code, customer or reprint";
   }
   step.op = op->get<std::string>();
   const bool echo = step.op == "echo";
   if (!echo && !is_call_op(step.op)) {
     return "unknown op \"" + step.op +
-           "\"; expected echo, preview, commit, reverse, issue_code or customer";
+           "\"; expected echo, preview, commit, reverse, issue_code, customer or reprint";
   }
   for (const auto& [key, value] : object.items()) {
     const bool allowed =
@@ -78,6 +79,10 @@ std::string parse_step(std::string_view line, const std::set<std::string, std::l
     return "\"request\" must be a JSON object";
   }
   step.request = *request;
+  if (step.op == "reprint" && (step.request.size() != 1 || !step.request.contains("txn_id") ||
+                               !step.request["txn_id"].is_string())) {
+    return R"(reprint's "request" must be {"txn_id": "..."})";
+  }
   if (const auto expect = object.find("expect"); expect != object.end()) {
     const std::optional<refpos_status> status =
         expect->is_string() ? status_from_name(expect->get<std::string>()) : std::nullopt;
@@ -118,6 +123,20 @@ std::string step_header(const Script& script, const ScriptStep& step, std::size_
   return header;
 }
 
+// A reprint's status is render's; it answers no document on success.
+Reply reprint(ReceiptOutput& receipts, const json& request, bool& receipt_ok) {
+  const auto txn_id = request.find("txn_id");
+  if (txn_id == request.end() || !txn_id->is_string()) {
+    Reply reply;
+    reply.status = REFPOS_E_BAD_REQUEST;
+    reply.message = "reprint: txn_id must be a string";
+    return reply;
+  }
+  ReprintResult result = receipts.reprint(txn_id->get<std::string>());
+  receipt_ok = result.files_written;
+  return std::move(result.reply);
+}
+
 Reply call_store(Store& store, std::string_view op, const std::string& request) {
   if (op == "preview") {
     return store.preview(request);
@@ -136,7 +155,7 @@ Reply call_store(Store& store, std::string_view op, const std::string& request) 
 
 // Runs one call step. Returns true if it returned what it expected.
 bool run_call_step(Store& store, const Script& script, const ScriptStep& step, std::size_t number,
-                   SavedAnswers& saved, Console& console) {
+                   SavedAnswers& saved, Console& console, ReceiptOutput& receipts) {
   const std::string where = script.source_name + ":" + std::to_string(step.line_number);
   console.out() << '\n' << step_header(script, step, number) << '\n';
 
@@ -145,7 +164,9 @@ bool run_call_step(Store& store, const Script& script, const ScriptStep& step, s
     console.error(where + ": " + request.error);
     return false;
   }
-  const Reply reply = call_store(store, step.op, request.value.dump());
+  bool receipt_ok = true;
+  const Reply reply = step.op == "reprint" ? reprint(receipts, request.value, receipt_ok)
+                                           : call_store(store, step.op, request.value.dump());
 
   json answer;  // null if the plugin gave no answer document
   if (!reply.answer.empty()) {
@@ -163,13 +184,14 @@ bool run_call_step(Store& store, const Script& script, const ScriptStep& step, s
     console.out() << " (as expected): " << reply.message;
   }
   console.out() << '\n';
-  console.print_answer(answer);
+  if (!answer.is_null()) {
+    console.print_answer(answer);
+  }
 
-  bool receipt_ok = true;
   if (step.op == "commit" && reply.ok()) {
     // A retried commit answers the same document, so it prints (and
     // writes) the same receipt again: what a till reprints after a crash.
-    receipt_ok = console.emit_receipt(request.value, answer);
+    receipt_ok = receipts.deliver(request.value, answer);
   }
   if (!step.save_as.empty()) {
     saved.insert_or_assign(step.save_as, std::move(answer));
@@ -225,7 +247,7 @@ Script parse_script(std::istream& in, std::string source_name) {
   return script;
 }
 
-int run_script(Store& store, const Script& script, Console& console) {
+int run_script(Store& store, const Script& script, Console& console, ReceiptOutput& receipts) {
   SavedAnswers saved;
   std::size_t number = 0;
   for (const ScriptStep& step : script.steps) {
@@ -234,7 +256,7 @@ int run_script(Store& store, const Script& script, Console& console) {
       continue;
     }
     ++number;
-    if (!run_call_step(store, script, step, number, saved, console)) {
+    if (!run_call_step(store, script, step, number, saved, console, receipts)) {
       console.out().flush();
       return 1;
     }

@@ -9,6 +9,10 @@
 //                               (a status name of refpos.h without REFPOS_E_:
 //                               OK, CODE_REJECTED, CONFLICT, BAD_REQUEST, ...)
 //    "as": "alice"}             optional: save the answer for placeholders
+//   {"op": "reprint", "request": {"txn_id": "T-1"}, "expect": ..., "as": ...}
+//                               prints the receipt of a committed sale again
+//                               (stdout, --receipts files, --printer); the
+//                               status is the plugin's render status
 //   {"op": "echo", "text": "..."}   prints the text
 //
 // Strings in a request may hold ${NAME.code} or ${NAME.dotted.path}
@@ -27,6 +31,7 @@
 
 #include "console.hpp"
 #include "plugin_handle.hpp"
+#include "receipt_output.hpp"
 
 namespace refpos::terminal {
 
@@ -54,8 +59,10 @@ struct Script {
 Script parse_script(std::istream& in, std::string source_name);
 
 // Runs every step in order and stops at the first step whose status differs
-// from its "expect". Returns the process exit code: 0 if every step returned
-// what it expected, 1 otherwise.
-int run_script(Store& store, const Script& script, Console& console);
+// from its "expect" (or whose receipt files could not be written). Returns
+// the process exit code: 0 if every step returned what it expected, 1
+// otherwise. A receipt that could not be printed does not stop the run; it
+// is counted by `receipts`.
+int run_script(Store& store, const Script& script, Console& console, ReceiptOutput& receipts);
 
 }  // namespace refpos::terminal
