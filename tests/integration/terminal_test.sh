@@ -2,7 +2,7 @@
 # refpos-terminal end to end: the real executable, the real librefpos.so, a
 # fresh store in a temporary folder.
 #
-#   terminal_test.sh TERMINAL PLUGIN SOURCE_DIR [day|cli|interactive|all]
+#   terminal_test.sh TERMINAL PLUGIN SOURCE_DIR [day|cli|interactive|printer|all]
 #
 #   day          runs assets/demo/day.jsonl and checks the day's outcomes:
 #                a code issued, redeemed with a discount, the referrer
@@ -13,10 +13,16 @@
 #                with the wrong "expect" 1 with the error on stderr, a plugin
 #                that cannot be loaded 3; env vars; a script from stdin.
 #   interactive  the prompt driven through a pipe.
+#   printer      --receipts (.txt, .escpos, .png, coupon .png/.svg, every QR
+#                decoded with zbarimg) and --printer against a local stand-in
+#                for a network printer (PRINT_LISTENER: records, drops,
+#                stalls, or a closed port), a plain file and a FIFO as
+#                devices, bad targets, reprint, exit code 4, and an ABI 1.0
+#                plugin (ABI10_PLUGIN) that cannot render.
 set -euo pipefail
 
 if (($# < 3)); then
-  echo "usage: $0 TERMINAL PLUGIN SOURCE_DIR [day|cli|interactive|all]" >&2
+  echo "usage: $0 TERMINAL PLUGIN SOURCE_DIR [day|cli|interactive|printer|all]" >&2
   exit 2
 fi
 terminal=$1
@@ -141,6 +147,8 @@ test_cli() {
   expect_rc 0 "--help"
   expect_in "$work/out" "Usage:" "--help"
   expect_in "$work/out" "--script" "--help"
+  expect_in "$work/out" "--printer" "--help"
+  expect_in "$work/out" "4 committed, but a receipt could not be printed" "--help"
 
   run_terminal --version
   expect_rc 0 "--version"
@@ -237,11 +245,285 @@ test_interactive() {
   if [[ -f $work/irc/I-1.txt ]]; then expect_in "$work/irc/I-1.txt" "Cashier c9" "receipt I-1"; fi
 }
 
+# ---- printer: --receipts files and --printer ---------------------------------
+
+# Starts "$PRINT_LISTENER MODE CONNECTIONS OUT_FILE" in the background and
+# reads the port it prints (no sleeping: the read returns once it listens).
+# Sets $listener_pid and $listener_port.
+start_listener() {
+  exec {listener_fd}< <(exec "$PRINT_LISTENER" "$@")
+  listener_pid=$!
+  listener_port=
+  read -r listener_port <&"$listener_fd" || true
+  exec {listener_fd}<&-
+  [[ -n $listener_port ]] || fail "print_listener $1 printed no port"
+}
+
+# Waits for the listener to exit (record and close modes exit by
+# themselves once they have served their connections).
+wait_listener() {
+  wait "$listener_pid" || fail "print_listener exited with $?"
+}
+
+stop_listener() {
+  kill "$listener_pid" 2>/dev/null || true
+  wait "$listener_pid" 2>/dev/null || true
+}
+
+# A commit request line for the script: TXN CUSTOMER [CART_LINES].
+commit_step() {
+  local txn=$1 customer=$2 count=${3:-2} lines="" i
+  for ((i = 1; i <= count; i++)); do
+    lines+="${lines:+,}{\"sku\":\"SKU-$i\",\"category\":\"shoes\",\"quantity\":1,\"unit_price_minor\":$((1000 + i))}"
+  done
+  printf '{"op":"commit","as":"%s","request":{"txn_id":"%s","terminal_id":"till-1","customer_id":"%s","currency":"USD","lines":[%s]}}\n' \
+    "${txn//-/_}" "$txn" "$customer" "$lines"
+}
+
+# The share_link of the code issued to the step saved as NAME in FILE (the
+# terminal's output of a script run).
+share_link_of() {
+  local file=$1 name=$2
+  awk -v name="$name" '
+    index($0, "=== ") == 1 { in_step = index($0, ", as " name ",") > 0; next }
+    in_step && /"share_link": "/ { sub(/.*"share_link": "/, ""); sub(/".*/, ""); print; exit }
+  ' "$file"
+}
+
+# zbarimg must read exactly LINK from PNG.
+expect_qr() {
+  local png=$1 link=$2 decoded
+  if [[ ! -s $png ]]; then
+    fail "no $(basename "$png")"
+    return
+  fi
+  decoded=$(zbarimg --raw -q "$png" 2>/dev/null) || true
+  [[ $decoded == "$link" ]] || fail "$(basename "$png") decodes to '$decoded', expected '$link'"
+}
+
+# Every file of a sale that issued a code, and both QR codes.
+expect_receipt_files() {
+  local dir=$1 txn=$2 link=$3 ext
+  for ext in .txt .escpos .png -coupon.png -coupon.svg; do
+    [[ -s $dir/$txn$ext ]] || fail "no $txn$ext in $(basename "$dir")"
+  done
+  [[ -n $link ]] || fail "no share_link for $txn"
+  expect_qr "$dir/$txn.png" "$link"
+  expect_qr "$dir/$txn-coupon.png" "$link"
+  if [[ -s $dir/$txn-coupon.svg ]]; then expect_in "$dir/$txn-coupon.svg" "<svg" "$txn-coupon.svg"; fi
+  if compgen -G "$dir/.*partial*" >/dev/null; then fail "a temporary receipt file was left in $dir"; fi
+}
+
+# FILE must hold exactly the concatenation of the other files.
+expect_same_bytes() {
+  local got=$1 what=$2
+  shift 2
+  if ! cmp -s "$got" <(cat "$@"); then
+    fail "$what: the printer got $(wc -c <"$got") bytes, not exactly $(cat "$@" | wc -c) of $*"
+  fi
+}
+
+test_printer_network() {
+  local config
+  config=$(make_config net)
+  # A sale, its retry (the same answer, so the same receipt printed again)
+  # and a reprint: three identical jobs.
+  { commit_step P-1 alice
+    commit_step P-1 alice
+    echo '{"op":"reprint","request":{"txn_id":"P-1"}}'
+    echo '{"op":"reprint","expect":"NOT_FOUND","request":{"txn_id":"P-404"}}'
+  } >"$work/net.jsonl"
+  start_listener record 3 "$work/net.printed"
+  run_terminal --plugin "$plugin" --config "$config" --script "$work/net.jsonl" \
+    --receipts "$work/net-rc" --printer "tcp://127.0.0.1:$listener_port"
+  cp "$work/out" "$work/net.out"
+  expect_rc 0 "network printer"
+  wait_listener
+  expect_receipt_files "$work/net-rc" P-1 "$(share_link_of "$work/net.out" P_1)"
+  if [[ -s $work/net-rc/P-1.escpos ]]; then
+    expect_same_bytes "$work/net.printed" "network printer" \
+      "$work/net-rc/P-1.escpos" "$work/net-rc/P-1.escpos" "$work/net-rc/P-1.escpos"
+  fi
+  [[ ! -e $work/net-rc/P-404.txt ]] || fail "a reprint of an unknown txn wrote a receipt"
+
+  # Nothing listens: every print fails, every sale stands, the run goes on.
+  config=$(make_config refused)
+  start_listener closed-port 0 /dev/null
+  wait_listener
+  { commit_step P-2 bob
+    commit_step P-2 bob
+  } >"$work/refused.jsonl"
+  run_terminal --plugin "$plugin" --config "$config" --script "$work/refused.jsonl" \
+    --receipts "$work/refused-rc" --printer "tcp://127.0.0.1:$listener_port"
+  cp "$work/out" "$work/refused.out"
+  expect_rc 4 "refused printer"
+  expect_in "$work/err" "printer tcp://127.0.0.1:$listener_port" "refused printer"
+  expect_in "$work/err" 'txn "P-2" was not printed: connection refused' "refused printer"
+  expect_in "$work/err" 'reprint P-2' "refused printer"
+  expect_in "$work/refused.out" "2 steps, each returned what it expected" "refused printer"
+  expect_receipt_files "$work/refused-rc" P-2 "$(share_link_of "$work/refused.out" P_2)"
+  if ! diff <(answer_in "$work/refused.out" P_2 1) <(answer_in "$work/refused.out" P_2 2) >/dev/null ||
+    [[ -z $(answer_in "$work/refused.out" P_2 1) ]]; then
+    fail "refused printer: the retried commit did not answer the same"
+  fi
+
+  # A printer that drops the connection, one that stops taking data: a
+  # cart long enough that the receipt cannot hide in the socket buffers.
+  config=$(make_config dropped)
+  commit_step P-3 carol 40 >"$work/dropped.jsonl"
+  start_listener close 1 /dev/null
+  run_terminal --plugin "$plugin" --config "$config" --script "$work/dropped.jsonl" \
+    --receipts "$work/dropped-rc" --printer "tcp://127.0.0.1:$listener_port"
+  cp "$work/out" "$work/dropped.out"
+  expect_rc 4 "printer that drops the connection"
+  expect_in "$work/err" "dropped the connection" "printer that drops the connection"
+  wait_listener
+  expect_receipt_files "$work/dropped-rc" P-3 "$(share_link_of "$work/dropped.out" P_3)"
+
+  config=$(make_config stalled)
+  commit_step P-4 dave 40 >"$work/stalled.jsonl"
+  start_listener stall 1 /dev/null
+  run_terminal --plugin "$plugin" --config "$config" --script "$work/stalled.jsonl" \
+    --receipts "$work/stalled-rc" --printer "tcp://127.0.0.1:$listener_port" \
+    --printer-timeout-ms 300
+  cp "$work/out" "$work/stalled.out"
+  stop_listener
+  expect_rc 4 "printer that takes no data"
+  expect_in "$work/err" "took no data for 300 ms" "printer that takes no data"
+  expect_receipt_files "$work/stalled-rc" P-4 "$(share_link_of "$work/stalled.out" P_4)"
+}
+
+# The Nth pretty JSON answer of the steps saved as NAME in FILE.
+answer_in() {
+  awk -v name="$2" -v want="$3" '
+    index($0, "=== ") == 1 { in_step = index($0, ", as " name ",") > 0; json = 0; if (in_step) n++; next }
+    in_step && n == want && $0 == "{" { json = 1 }
+    in_step && n == want && json { print }
+    in_step && n == want && json && $0 == "}" { exit }
+  ' "$1"
+}
+
+test_printer_devices() {
+  local config
+  # A plain file as the device collects every receipt, in order.
+  config=$(make_config file)
+  { commit_step D-1 erin; commit_step D-2 frank; } >"$work/file.jsonl"
+  : >"$work/lp0"
+  run_terminal --plugin "$plugin" --config "$config" --script "$work/file.jsonl" \
+    --receipts "$work/file-rc" --printer "$work/lp0"
+  cp "$work/out" "$work/file.out"
+  expect_rc 0 "file as printer device"
+  expect_receipt_files "$work/file-rc" D-1 "$(share_link_of "$work/file.out" D_1)"
+  expect_receipt_files "$work/file-rc" D-2 "$(share_link_of "$work/file.out" D_2)"
+  if [[ -s $work/file-rc/D-2.escpos ]]; then
+    expect_same_bytes "$work/lp0" "file as printer device" \
+      "$work/file-rc/D-1.escpos" "$work/file-rc/D-2.escpos"
+  fi
+
+  # A FIFO: what a reader on the other side gets.
+  config=$(make_config fifo)
+  commit_step F-1 gina >"$work/fifo.jsonl"
+  mkfifo "$work/lp1"
+  cat "$work/lp1" >"$work/fifo.printed" &
+  local reader=$!
+  run_terminal --plugin "$plugin" --config "$config" --script "$work/fifo.jsonl" \
+    --receipts "$work/fifo-rc" --printer "$work/lp1"
+  cp "$work/out" "$work/fifo.out"
+  expect_rc 0 "FIFO as printer device"
+  wait "$reader" || fail "the FIFO's reader failed"
+  expect_receipt_files "$work/fifo-rc" F-1 "$(share_link_of "$work/fifo.out" F_1)"
+  if [[ -s $work/fifo-rc/F-1.escpos ]]; then
+    expect_same_bytes "$work/fifo.printed" "FIFO as printer device" "$work/fifo-rc/F-1.escpos"
+  fi
+}
+
+test_printer_refusals() {
+  local config target
+  config=$(make_config refusals)
+  mkdir -p "$work/a-folder"
+  for target in "tcp://" "tcp://:9100" "tcp://127.0.0.1:0" "tcp://127.0.0.1:65536" \
+    "tcp://127.0.0.1:x" "tcp://::1:9100" "tcp://[::1" "lpr://printer" "" \
+    "$work/no-such-device" "$work/a-folder"; do
+    run_terminal --plugin "$plugin" --config "$config" --script - --printer "$target" </dev/null
+    expect_rc 2 "--printer '$target'"
+    expect_in "$work/err" "--printer" "--printer '$target'"
+  done
+  run_terminal --plugin "$plugin" --config "$config" --script - --printer "$work/lp0" \
+    --printer-timeout-ms 0 </dev/null
+  expect_rc 2 "--printer-timeout-ms 0"
+  [[ ! -e $work/refusals/store ]] || fail "a refused --printer still opened the store"
+
+  # A txn id is a file name only if it is [A-Za-z0-9._-]: no receipt files
+  # (the step fails), nothing written outside the folder.
+  printf '{"op":"commit","request":{"txn_id":"../X-1","terminal_id":"till-1","customer_id":"h","currency":"USD","lines":[{"sku":"A","quantity":1,"unit_price_minor":100}]}}\n' \
+    >"$work/traversal.jsonl"
+  run_terminal --plugin "$plugin" --config "$config" --script "$work/traversal.jsonl" \
+    --receipts "$work/traversal-rc/inner"
+  expect_rc 1 "txn id with a path"
+  expect_in "$work/err" "cannot name a receipt file" "txn id with a path"
+  if compgen -G "$work/traversal-rc/X-1*" >/dev/null || compgen -G "$work/traversal-rc/inner/*" >/dev/null; then
+    fail "txn id with a path: a receipt file was written"
+  fi
+}
+
+test_printer_interactive() {
+  local config link
+  config=$(make_config till)
+  printf '%s\n' 'customer ivy' 'line SKU-1 shoes 1 4200' 'pay I-7' 'reprint I-7' 'reprint I-404' \
+    'quit' >"$work/till.commands"
+  start_listener record 2 "$work/till.printed"
+  run_terminal --plugin "$plugin" --config "$config" --receipts "$work/till-rc" \
+    --printer "tcp://127.0.0.1:$listener_port" <"$work/till.commands"
+  expect_rc 0 "interactive reprint"
+  wait_listener
+  expect_in "$work/err" "NOT_FOUND" "interactive reprint of an unknown txn"
+  link=$(grep -m1 -o '"share_link": "[^"]*"' "$work/out" | sed 's/.*: "//; s/"$//') || true
+  expect_receipt_files "$work/till-rc" I-7 "$link"
+  if [[ -s $work/till-rc/I-7.escpos ]]; then
+    expect_same_bytes "$work/till.printed" "interactive reprint" \
+      "$work/till-rc/I-7.escpos" "$work/till-rc/I-7.escpos"
+  fi
+}
+
+test_printer_abi10() {
+  local config
+  config=$(make_config old)
+  { commit_step O-1 jack; commit_step O-2 kim; } >"$work/old.jsonl"
+  : >"$work/lp-old"
+  set +e
+  env -u REFPOS_CONFIG -u REFPOS_PLUGIN REFPOS_ABI10_TARGET="$plugin" "$terminal" \
+    --plugin "$ABI10_PLUGIN" --config "$config" --script "$work/old.jsonl" \
+    --receipts "$work/old-rc" --printer "$work/lp-old" >"$work/out" 2>"$work/err"
+  rc=$?
+  set -e
+  expect_rc 0 "ABI 1.0 plugin"
+  [[ $(grep -c "ABI 1.0" "$work/err") == 1 ]] || fail "ABI 1.0 plugin: not said exactly once on stderr"
+  [[ -s $work/old-rc/O-1.txt && -s $work/old-rc/O-2.txt ]] || fail "ABI 1.0 plugin: no .txt receipts"
+  if compgen -G "$work/old-rc/*.png" >/dev/null || compgen -G "$work/old-rc/*.escpos" >/dev/null; then
+    fail "ABI 1.0 plugin: files other than .txt were written"
+  fi
+  expect_in "$work/lp-old" "Txn O-2" "ABI 1.0 plugin: the text receipt on the printer"
+}
+
+test_printer() {
+  if [[ ! -x ${PRINT_LISTENER:-} || ! -f ${ABI10_PLUGIN:-} ]]; then
+    fail "PRINT_LISTENER and ABI10_PLUGIN must name the built print_listener and refpos_abi10_plugin"
+    return
+  fi
+  command -v zbarimg >/dev/null || fail "zbarimg (zbar-tools) is needed to read the QR codes"
+  test_printer_network
+  test_printer_devices
+  test_printer_refusals
+  test_printer_interactive
+  test_printer_abi10
+}
+
 case $part in
   day) test_day ;;
   cli) test_cli ;;
   interactive) test_interactive ;;
-  all) test_day; test_cli; test_interactive ;;
+  printer) test_printer ;;
+  all) test_day; test_cli; test_interactive; test_printer ;;
   *) echo "unknown part '$part'" >&2; exit 2 ;;
 esac
 
