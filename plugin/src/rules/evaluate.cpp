@@ -90,15 +90,18 @@ bool should_issue_code(const RuleSet& rules, const Cart& cart, std::int64_t paid
          paid_minor >= rules.issue.min_spend_minor;
 }
 
-std::string referral_offer_message(const RuleSet& rules, money::Currency currency) {
-  std::string friend_gets = percent_text(rules.referee.percent_off_bp) + " off";
-  if (rules.referee.cap_minor > 0) {
-    friend_gets += " (up to " + money_text(rules.referee.cap_minor, currency) + ")";
-  }
-  std::string msg = "Give this to a friend: they get " + friend_gets;
-  if (rules.referrer.store_credit_minor > 0) {
-    msg += ", you get " + money_text(rules.referrer.store_credit_minor, currency);
-  }
+OfferText offer_text(const RuleSet& rules, const MoneyText& money) {
+  OfferText text;
+  text.friend_gets = percent_text(rules.referee.percent_off_bp) + " off";
+  if (rules.referee.cap_minor > 0) text.friend_gets += " (up to " + money(rules.referee.cap_minor) + ")";
+  if (rules.referrer.store_credit_minor > 0) text.referrer_gets = money(rules.referrer.store_credit_minor);
+  return text;
+}
+
+std::string referral_offer_message(const RuleSet& rules, const MoneyText& money) {
+  const OfferText text = offer_text(rules, money);
+  std::string msg = "Give this to a friend: they get " + text.friend_gets;
+  if (!text.referrer_gets.empty()) msg += ", you get " + text.referrer_gets;
   return msg;
 }
 

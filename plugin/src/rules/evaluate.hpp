@@ -4,6 +4,8 @@
 // testable with plain values and lets preview and commit share one answer.
 #pragma once
 
+#include <functional>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -50,8 +52,20 @@ RedemptionDecision evaluate_redemption(const RuleSet& rules, const Cart& cart,
 // Whether the program issues this customer a code after paying `paid_minor`.
 bool should_issue_code(const RuleSet& rules, const Cart& cart, std::int64_t paid_minor);
 
+// Writes an amount of the store's currency for a customer ("$10.00").
+using MoneyText = std::function<std::string(std::int64_t minor)>;
+
+// What each side of a referral gets, in words for a receipt:
+// friend_gets "20% off (up to $50.00)"; referrer_gets "$10.00", or "" when
+// the program rewards the referrer with thanks only.
+struct OfferText {
+  std::string friend_gets;
+  std::string referrer_gets;
+};
+OfferText offer_text(const RuleSet& rules, const MoneyText& money);
+
 // The line on the receipt that tells a referrer what the friend gets and what
-// they get: "Give this to a friend: they get 20% off, you get 10.00 USD".
-std::string referral_offer_message(const RuleSet& rules, money::Currency currency);
+// they get: "Give this to a friend: they get 20% off, you get $10.00".
+std::string referral_offer_message(const RuleSet& rules, const MoneyText& money);
 
 }  // namespace refpos::rules

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "base/clock.hpp"
+#include "money/format.hpp"
 #include "rules/evaluate.hpp"
 #include "rules/ruleset.hpp"
 
@@ -118,13 +119,18 @@ TEST_CASE("rules: whether to issue a code and what the offer says") {
   CHECK_FALSE(should_issue_code(rules, cart_of({2500}), 2500));
 
   const auto usd = *money::find_currency("USD");
-  CHECK(referral_offer_message(friends(), usd) ==
-        "Give this to a friend: they get 20% off (up to 50.00 USD), you get 10.00 USD");
+  const auto dollars = [&](std::int64_t minor) {
+    return money::format_money(minor, usd, *money::find_locale("en-US"));
+  };
+  CHECK(referral_offer_message(friends(), dollars) ==
+        "Give this to a friend: they get 20% off (up to $50.00), you get $10.00");
+  CHECK(offer_text(friends(), dollars).referrer_gets == "$10.00");
   auto plain = friends();
   plain.referee.percent_off_bp = 1250;
   plain.referee.cap_minor = 0;
   plain.referrer.store_credit_minor = 0;  // recognition only
-  CHECK(referral_offer_message(plain, usd) == "Give this to a friend: they get 12.5% off");
+  CHECK(referral_offer_message(plain, dollars) == "Give this to a friend: they get 12.5% off");
+  CHECK(offer_text(plain, dollars).referrer_gets.empty());
 }
 
 TEST_CASE("rules: parsing refuses what is contradictory or out of range, naming the field") {
