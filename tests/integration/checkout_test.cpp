@@ -74,7 +74,7 @@ TEST_CASE("the receipt says what the friend gets and what the referrer gets") {
   REQUIRE(r.status == REFPOS_OK);
   const auto issued = r.body["issued_code"];
   CHECK(issued["message"] ==
-        "Give this to a friend: they get 20% off (up to 50.00 USD), you get 10.00 USD");
+        "Give this to a friend: they get 20% off (up to $50.00), you get $10.00");
   CHECK(issued["share_link"] == "https://example.com/r/" + issued["normalized"].get<std::string>());
   const auto code = issued["code"].get<std::string>();
   CHECK(code.size() == 19);

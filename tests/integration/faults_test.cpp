@@ -168,7 +168,12 @@ TEST_CASE("the store survives SIGKILL at every write point") {
       REQUIRE(audit_store(dir.str(), "store-001") == "");
       for (const auto& report : reports) {
         CAPTURE(report.first);
-        CHECK(stored_answer(dir.str(), report.first) == report.second);
+        // The store keeps the facts; the coupon and print members are
+        // derived from them on the way out (receipt/printout.hpp).
+        json told = json::parse(report.second);
+        told.erase("coupon");
+        told.erase("print");
+        CHECK(json::parse(stored_answer(dir.str(), report.first)) == told);
       }
     }
     // Restart and run the whole day again: what the host was told is told

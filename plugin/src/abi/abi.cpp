@@ -82,9 +82,10 @@ void report_internal(refpos_store* store, char** answer, const char* what) noexc
 // the answer to the host, records the message. Never throws.
 template <typename Operation>
 refpos_status call(refpos_store* store, const char* request, size_t request_len, char** answer,
-                   Operation operation) noexcept {
+                   Operation operation, size_t* answer_len = nullptr) noexcept {
   try {
     if (answer != nullptr) *answer = nullptr;
+    if (answer_len != nullptr) *answer_len = 0;
     if (store == nullptr || !is_live(store)) return REFPOS_E_BAD_HANDLE;
     if (answer == nullptr || (request == nullptr && request_len != 0)) {
       set_last_error(store, "invalid argument: answer must not be NULL, nor request with a length");
@@ -99,14 +100,21 @@ refpos_status call(refpos_store* store, const char* request, size_t request_len,
     set_last_error(store, result.error ? result.error->describe() : std::string());
     *answer = to_buffer(result.json);
     if (*answer == nullptr) return REFPOS_E_INTERNAL;
+    if (answer_len != nullptr) *answer_len = result.json.size();
     return result.error ? as_status(result.error->kind) : REFPOS_OK;
   } catch (const std::bad_alloc&) {
     return REFPOS_E_INTERNAL;
   } catch (const std::exception& e) {
     report_internal(store, answer, e.what());
+    if (answer_len != nullptr && answer != nullptr && *answer != nullptr) {
+      *answer_len = std::strlen(*answer);
+    }
     return REFPOS_E_INTERNAL;
   } catch (...) {
     report_internal(store, answer, "unknown exception");
+    if (answer_len != nullptr && answer != nullptr && *answer != nullptr) {
+      *answer_len = std::strlen(*answer);
+    }
     return REFPOS_E_INTERNAL;
   }
 }
@@ -202,6 +210,21 @@ refpos_status customer(refpos_store* s, const char* r, size_t n, char** a) noexc
   return call(s, r, n, a, [](auto& c, std::string_view t) { return c.customer(t); });
 }
 
+refpos_status render(refpos_store* s, const char* r, size_t n, char** out,
+                     size_t* out_len) noexcept {
+  if (out_len == nullptr) {
+    if (out != nullptr) *out = nullptr;
+    if (s != nullptr && is_live(s)) {
+      try {
+        set_last_error(s, "invalid argument: out_len must not be NULL (rendered bytes are binary)");
+      } catch (...) {
+      }
+    }
+    return s == nullptr || !is_live(s) ? REFPOS_E_BAD_HANDLE : REFPOS_E_INVALID_ARGUMENT;
+  }
+  return call(s, r, n, out, [](auto& c, std::string_view t) { return c.render(t); }, out_len);
+}
+
 void free_buffer(char* buffer) noexcept { std::free(buffer); }
 
 // Status numbers are part of the ABI: the core's mapping must match them.
@@ -212,6 +235,8 @@ static_assert(REFPOS_E_BAD_REQUEST == 2 && REFPOS_E_CODE_REJECTED == 3 &&
 const refpos_api kApi = {
     sizeof(refpos_api), REFPOS_ABI_VERSION, version_json, open_store, close_store, last_error,
     preview, commit, reverse, issue_code, customer, free_buffer,
+    // 1.1
+    render,
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cassert>
 
 #include "codes/code.hpp"
+#include "receipt/printout.hpp"
 #include "receipt/receipt_text.hpp"
 #include "rules/evaluate.hpp"
 #include "wire/answers.hpp"
@@ -101,7 +102,9 @@ json issued_code_json(const wire::StoreConfig& config, const IssuedCode& issued)
           {"new", issued.is_new},
           {"expires_at_ms", issued.expires_at_ms},
           {"share_link", wire::share_link(config, issued.normalized)},
-          {"message", rules::referral_offer_message(config.rules, config.currency)}};
+          {"message", rules::referral_offer_message(config.rules, [&](std::int64_t minor) {
+             return wire::money_text(config, minor);
+           })}};
 }
 
 }  // namespace
@@ -265,8 +268,9 @@ struct Checkout::Impl {
       issued = std::move(*i);
     }
 
-    receipt::ReceiptFacts facts{c.config_.currency, discount, std::nullopt, std::nullopt,
-                                rules::referral_offer_message(c.config_.rules, c.config_.currency),
+    const auto money = [&](std::int64_t minor) { return wire::money_text(c.config_, minor); };
+    receipt::ReceiptFacts facts{c.config_.printer.columns(), money(-discount), std::nullopt,
+                                std::nullopt, rules::referral_offer_message(c.config_.rules, money),
                                 "", 0};
     if (code) facts.redeemed_code = codes::display(code->normalized);
     if (issued) {
@@ -290,7 +294,21 @@ struct Checkout::Impl {
                                     new_code, now);
     if (!st) return fail(st.error());
     if (auto done = (*tx)->commit(); !done) return fail(done.error());
-    return Answer{std::nullopt, text};
+    // What prints is added after the facts are stored (and again on every
+    // retry): it is derived from them, never stored.
+    receipt::add_presentation(c.config_, answer);
+    return succeed(answer);
+  }
+
+  // A replayed commit answer gets the same presentation as the first one.
+  static Answer present(const Checkout& c, Answer stored) {
+    if (stored.error) return stored;
+    json answer = json::parse(stored.json, nullptr, false);
+    if (!answer.is_object()) {
+      return fail(make_error(ErrorKind::internal, "txn_id", "the stored answer does not parse"));
+    }
+    receipt::add_presentation(c.config_, answer);
+    return succeed(answer);
   }
 
   static Answer reverse_in_transaction(Checkout& c, const wire::ReverseRequest& req,
@@ -424,7 +442,7 @@ Answer Checkout::commit(std::string_view request) {
   if (auto st = Impl::apply_clock(*this, req->context); !st) return fail(st.error());
   if (auto replay = replay_of(store_->find_transaction(*req->txn_id), req->context.digest,
                               "txn_id", *req->txn_id)) {
-    return *replay;
+    return Impl::present(*this, std::move(*replay));
   }
   const std::int64_t now = clock_->now_ms();
   std::optional<CodeCheck> code;
@@ -502,6 +520,24 @@ Answer Checkout::customer(std::string_view request) {
   answer["referred_by"] =
       view->referred_by ? json(codes::display(*view->referred_by)) : json(nullptr);
   return succeed(answer);
+}
+
+Answer Checkout::render(std::string_view request) {
+  auto req = wire::parse_render_request(request);
+  if (!req) return fail(req.error());
+  auto saved = store_->find_transaction(req->txn_id);
+  if (!saved) return fail(saved.error());
+  if (!*saved) {
+    return fail(make_error(ErrorKind::not_found, "txn_id",
+                           "no committed transaction \"" + req->txn_id + "\" in this store"));
+  }
+  const json answer = json::parse((*saved)->answer, nullptr, false);
+  if (!answer.is_object()) {
+    return fail(make_error(ErrorKind::internal, "txn_id", "the stored answer does not parse"));
+  }
+  auto bytes = receipt::render(config_, answer, req->what, req->format, std::move(req->host_lines));
+  if (!bytes) return fail(bytes.error());
+  return Answer{std::nullopt, std::move(*bytes)};
 }
 
 }  // namespace refpos::checkout

@@ -46,6 +46,9 @@ class Checkout {
   Answer reverse(std::string_view request);
   Answer issue_code(std::string_view request);
   Answer customer(std::string_view request);
+  // ABI 1.1: what prints for a committed transaction. On success `json`
+  // holds the rendered bytes (ESC/POS or PNG are binary), not JSON.
+  Answer render(std::string_view request);
 
   [[nodiscard]] const wire::StoreConfig& config() const { return config_; }
   store::Store& store() { return *store_; }

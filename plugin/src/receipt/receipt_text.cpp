@@ -2,15 +2,21 @@
 
 #include <ctime>
 
+#include "print/layout.hpp"
+
 namespace refpos::receipt {
 namespace {
 
-// "label ........ amount" padded to the receipt width (byte-wise: labels are
-// ASCII here).
-std::string columns(const std::string& label, const std::string& amount) {
-  const std::size_t used = label.size() + amount.size();
-  const std::size_t pad = used < kReceiptWidthChars ? kReceiptWidthChars - used : 1;
-  return label + std::string(pad, ' ') + amount;
+// "label ........ amount" padded to the receipt width (labels are ASCII;
+// the amount may hold a multi-byte currency sign, counted as one column).
+std::string columns(const std::string& label, const std::string& amount, int width) {
+  const auto used = static_cast<int>(label.size()) + print::text_columns(amount);
+  const int pad = used < width ? width - used : 1;
+  return label + std::string(static_cast<std::size_t>(pad), ' ') + amount;
+}
+
+void add_wrapped(std::vector<std::string>& lines, const std::string& text, int width) {
+  for (auto& l : print::wrap(text, width)) lines.push_back(std::move(l));
 }
 
 }  // namespace
@@ -24,21 +30,24 @@ std::string utc_date(std::int64_t unix_ms) {
   return buf;
 }
 
+// expires_at_ms is the first instant the code is refused: the last valid
+// day is the one before it.
+std::string last_valid_day(std::int64_t expires_at_ms) { return utc_date(expires_at_ms - 1); }
+
 std::vector<std::string> receipt_lines(const ReceiptFacts& facts) {
   std::vector<std::string> lines;
+  const int width = facts.columns;
   if (facts.redeemed_code) {
-    const auto amount = money::Money::of(-facts.discount_minor, facts.currency);
-    lines.push_back(columns("Referral discount", amount ? amount->to_decimal_string() : ""));
-    lines.push_back("  code " + *facts.redeemed_code + ": welcome, and thank your friend!");
+    lines.push_back(columns("Referral discount", facts.discount_text, width));
+    add_wrapped(lines, "  code " + *facts.redeemed_code + ": welcome, and thank your friend!",
+                width);
   }
   if (facts.issued_code) {
-    lines.push_back(std::string(kReceiptWidthChars, '-'));
-    lines.push_back("Your referral code: " + *facts.issued_code);
-    lines.push_back(facts.offer_message + ".");
-    // expires_at_ms is the first instant the code is refused: the last
-    // valid day is the one before it.
-    lines.push_back("Valid until " + utc_date(facts.code_expires_at_ms - 1) + ".");
-    if (!facts.share_link.empty()) lines.push_back(facts.share_link);
+    lines.push_back(std::string(static_cast<std::size_t>(width), '-'));
+    add_wrapped(lines, "Your referral code: " + *facts.issued_code, width);
+    add_wrapped(lines, facts.offer_message + ".", width);
+    add_wrapped(lines, "Valid until " + last_valid_day(facts.code_expires_at_ms) + ".", width);
+    if (!facts.share_link.empty()) add_wrapped(lines, facts.share_link, width);
   }
   return lines;
 }

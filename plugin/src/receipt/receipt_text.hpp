@@ -1,6 +1,7 @@
 // The text a receipt gains from refpos: the referral discount, the thanks,
-// and the customer's own code with what it gives. Plain lines the host
-// prints as they are (ESC/POS and pictures come from the same facts).
+// and the customer's own code with what it gives. Plain lines, at most the
+// printer's width, for hosts that print text only (receipt_lines in the
+// commit answer); ESC/POS and pictures come from printout.hpp.
 #pragma once
 
 #include <cstdint>
@@ -8,15 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "money/money.hpp"
-
 namespace refpos::receipt {
 
-inline constexpr std::size_t kReceiptWidthChars = 42;  // 80 mm printers, font A
-
 struct ReceiptFacts {
-  money::Currency currency;
-  std::int64_t discount_minor = 0;
+  int columns = 48;                          // the printer's characters per line
+  std::string discount_text;                 // "-$10.00", with the store's locale
   std::optional<std::string> redeemed_code;  // display form
   std::optional<std::string> issued_code;    // display form
   std::string offer_message;                 // what the friend and referrer get
@@ -28,5 +25,8 @@ std::vector<std::string> receipt_lines(const ReceiptFacts& facts);
 
 // "2026-02-01" (UTC) for Unix milliseconds.
 std::string utc_date(std::int64_t unix_ms);
+
+// The last day a code is accepted, for a code refused from `expires_at_ms`.
+std::string last_valid_day(std::int64_t expires_at_ms);
 
 }  // namespace refpos::receipt

@@ -1,5 +1,7 @@
 #include "wire/config.hpp"
 
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "wire/json_input.hpp"
@@ -81,6 +83,80 @@ Status read_clock(const Json& j, StoreConfig& config) {
   return r.finish();
 }
 
+// A small file read whole; the message names the file, never its content.
+Result<std::string> read_file(const std::string& path, std::size_t max_bytes,
+                              const std::string& field) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error(ErrorKind::config, field, "cannot read \"" + path + "\"");
+  std::string bytes;
+  bytes.resize(max_bytes + 1);
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  if (bytes.size() > max_bytes) {
+    return make_error(ErrorKind::config, field,
+                      "\"" + path + "\" is larger than " + std::to_string(max_bytes) + " bytes");
+  }
+  return bytes;
+}
+
+Status read_printer(const Json& j, StoreConfig& config) {
+  FieldReader r(j, "printer");
+  print::PrinterProfileInput in;
+  if (auto mm = r.optional_integer("paper_mm", 1, 1000)) in.paper_mm = static_cast<int>(*mm);
+  in.qr = r.optional_text("qr", 16);
+  in.code_page = r.optional_text("code_page", 16);
+  in.qr_ecc = r.optional_text("qr_ecc", 8);
+  if (auto dots = r.optional_integer("qr_module_dots", 1, 100)) {
+    in.qr_module_dots = static_cast<int>(*dots);
+  }
+  if (j.contains("cut")) in.cut = r.boolean("cut", true);
+  if (auto st = r.finish(); !st) return st;
+  auto profile = print::make_printer_profile(in);
+  if (!profile) return profile.error();
+  config.printer = *profile;
+  return ok_status();
+}
+
+// The template file, and its logo beside it (a relative "logo" is resolved
+// against the template's folder).
+Status read_template(const std::string& path, StoreConfig& config) {
+  auto text = read_file(path, kMaxTemplateFileBytes, "receipt_template");
+  if (!text) return text.error();
+  const Json doc = Json::parse(*text, nullptr, false);
+  std::string logo_bytes;
+  if (doc.is_object() && doc.contains("logo")) {
+    if (!doc["logo"].is_string()) {
+      return make_error(ErrorKind::config, "receipt.logo", "must be a file name (PBM image)");
+    }
+    std::string logo = doc["logo"].get<std::string>();
+    if (!logo.empty() && logo.front() != '/') {
+      const auto slash = path.rfind('/');
+      if (slash != std::string::npos) logo = path.substr(0, slash + 1) + logo;
+    }
+    auto bytes = read_file(logo, kMaxLogoFileBytes, "receipt.logo");
+    if (!bytes) return bytes.error();
+    logo_bytes = std::move(*bytes);
+  }
+  auto tpl = print::parse_receipt_template(*text, logo_bytes);
+  if (!tpl) return tpl.error();
+  config.receipt_template = std::make_shared<const print::ReceiptTemplate>(std::move(*tpl));
+  return ok_status();
+}
+
+// The longest payload the store will ever put in a QR (codes have a fixed
+// length) must fit the configured symbol: checked once here, so that no
+// commit can fail to print its coupon.
+Status check_qr_fits(const StoreConfig& config) {
+  const std::string longest = qr_payload(config, std::string(codes::kCodeLength, 'Z'));
+  auto symbol = print::encode_qr(longest, config.printer.qr_ecc, config.printer.qr_max_version);
+  if (!symbol) {
+    auto e = symbol.error();
+    e.field = config.share_link_template.empty() ? "printer.qr_ecc" : "share_link_template";
+    return e;
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 const codes::CodeKey* StoreConfig::key(std::uint8_t id) const {
@@ -103,7 +179,18 @@ Result<StoreConfig> parse_store_config(std::string_view text) {
   config.share_link_template =
       r.optional_text("share_link_template", kMaxLinkTemplateBytes).value_or("");
   const Json* clock = r.object("clock", false);
+  config.store_name = r.optional_text("store_name", kMaxStoreNameBytes).value_or("");
+  const auto locale = r.optional_text("locale", 16).value_or("en-US");
+  const Json* printer = r.object("printer", false);
+  const auto template_path = r.optional_text("receipt_template", kMaxPathBytes);
   if (auto st = r.finish(); !st) return as_config(st.error());
+  if (config.store_name.empty()) config.store_name = config.store_id;
+  const auto found_locale = money::find_locale(locale);
+  if (!found_locale) {
+    return make_error(ErrorKind::config, "locale",
+                      "must be one of " + money::known_locale_tags() + ", got \"" + locale + "\"");
+  }
+  config.locale = *found_locale;
 
   const auto found = money::find_currency(currency);
   if (!found) {
@@ -122,6 +209,16 @@ Result<StoreConfig> parse_store_config(std::string_view text) {
   if (clock != nullptr) {
     if (auto st = read_clock(*clock, config); !st) return as_config(st.error());
   }
+  if (printer != nullptr) {
+    if (auto st = read_printer(*printer, config); !st) return as_config(st.error());
+  }
+  if (template_path) {
+    if (auto st = read_template(*template_path, config); !st) return as_config(st.error());
+  } else {
+    config.receipt_template = std::shared_ptr<const print::ReceiptTemplate>(
+        &print::default_receipt_template(), [](const print::ReceiptTemplate*) {});
+  }
+  if (auto st = check_qr_fits(config); !st) return as_config(st.error());
   return config;
 }
 
@@ -131,6 +228,15 @@ std::string share_link(const StoreConfig& config, std::string_view normalized_co
   if (at == std::string::npos) return {};
   link.replace(at, 6, normalized_code);
   return link;
+}
+
+std::string qr_payload(const StoreConfig& config, std::string_view normalized_code) {
+  std::string link = share_link(config, normalized_code);
+  return link.empty() ? std::string(normalized_code) : link;
+}
+
+std::string money_text(const StoreConfig& config, std::int64_t minor) {
+  return money::format_money(minor, config.currency, config.locale);
 }
 
 }  // namespace refpos::wire

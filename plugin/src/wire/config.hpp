@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,13 +12,18 @@
 
 #include "base/result.hpp"
 #include "codes/code.hpp"
+#include "money/format.hpp"
 #include "money/money.hpp"
+#include "print/layout.hpp"
 #include "rules/ruleset.hpp"
 
 namespace refpos::wire {
 
 inline constexpr std::size_t kMaxPathBytes = 4096;
 inline constexpr std::size_t kMaxLinkTemplateBytes = 200;
+inline constexpr std::size_t kMaxStoreNameBytes = 80;
+inline constexpr std::size_t kMaxTemplateFileBytes = 64 * 1024;
+inline constexpr std::size_t kMaxLogoFileBytes = 512 * 1024;
 
 struct StoreConfig {
   std::string store_id;
@@ -28,6 +34,11 @@ struct StoreConfig {
   rules::RuleSet rules;
   std::string share_link_template;           // contains "{code}", or empty
   std::optional<std::int64_t> fixed_clock_ms;  // test clock override
+  // Receipts (docs/receipts.md).
+  std::string store_name;                    // printed in the header; defaults to store_id
+  money::Locale locale;                      // money on receipts; en-US by default
+  print::PrinterProfile printer;
+  std::shared_ptr<const print::ReceiptTemplate> receipt_template;  // never null after parsing
 
   [[nodiscard]] const codes::CodeKey* key(std::uint8_t id) const;
   [[nodiscard]] const codes::CodeKey& active_key() const { return *key(active_key_id); }
@@ -38,5 +49,12 @@ Result<StoreConfig> parse_store_config(std::string_view text);
 
 // The share link for a normalised code ("" without a template).
 std::string share_link(const StoreConfig& config, std::string_view normalized_code);
+
+// What the coupon's QR encodes: the share link, or the code itself for a
+// store without a share link template.
+std::string qr_payload(const StoreConfig& config, std::string_view normalized_code);
+
+// Money as this store's receipts write it ("$10.00", "10,00 €").
+std::string money_text(const StoreConfig& config, std::int64_t minor);
 
 }  // namespace refpos::wire

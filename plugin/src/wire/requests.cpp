@@ -130,4 +130,35 @@ Result<CustomerRequest> parse_customer_request(std::string_view text) {
       text, [](FieldReader& r, CustomerRequest& out) { out.customer_id = r.id("customer_id"); });
 }
 
+Result<RenderRequest> parse_render_request(std::string_view text) {
+  return parse_request<RenderRequest>(text, [](FieldReader& r, RenderRequest& out) {
+    out.txn_id = r.id("txn_id");
+    out.what = r.id("what");
+    if (!r.failed() && out.what != "receipt" && out.what != "coupon") {
+      r.fail("what", "must be \"receipt\" or \"coupon\", got \"" + out.what + "\"");
+    }
+    out.format = r.id("format");
+    if (!r.failed() && out.format != "escpos" && out.format != "png" && out.format != "svg" &&
+        out.format != "text") {
+      r.fail("format", "must be \"escpos\", \"png\", \"svg\" or \"text\", got \"" +
+                           out.format + "\"");
+    }
+    if (!r.failed() && out.format == "svg" && out.what != "coupon") {
+      r.fail("format", "\"svg\" is for coupons; a receipt renders as escpos, png or text");
+    }
+    const Json* lines = r.array("host_lines", false, 0, kMaxHostLines);
+    if (lines == nullptr || r.failed()) return;
+    for (std::size_t i = 0; i < lines->size(); ++i) {
+      const Json& line = (*lines)[i];
+      const std::string key = "host_lines[" + std::to_string(i) + "]";
+      if (!line.is_string() || line.get_ref<const std::string&>().size() > kMaxHostLineBytes) {
+        r.fail(key, "must be a string of at most " + std::to_string(kMaxHostLineBytes) +
+                        " bytes, got " + describe_value(line));
+        return;
+      }
+      out.host_lines.push_back(line.get<std::string>());
+    }
+  });
+}
+
 }  // namespace refpos::wire

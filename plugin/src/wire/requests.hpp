@@ -57,10 +57,22 @@ struct CustomerRequest {
   std::string customer_id;
 };
 
+// render (ABI 1.1): what to print for a committed transaction.
+struct RenderRequest {
+  RequestContext context;
+  std::string txn_id;
+  std::string what;    // "receipt" or "coupon"
+  std::string format;  // "escpos", "png", "svg" or "text"
+  std::vector<std::string> host_lines;
+};
+inline constexpr std::size_t kMaxHostLines = 200;
+inline constexpr std::size_t kMaxHostLineBytes = 400;
+
 Result<CheckoutRequest> parse_checkout_request(std::string_view text, money::Currency currency,
                                                bool require_txn_id);
 Result<ReverseRequest> parse_reverse_request(std::string_view text);
 Result<IssueCodeRequest> parse_issue_code_request(std::string_view text);
 Result<CustomerRequest> parse_customer_request(std::string_view text);
+Result<RenderRequest> parse_render_request(std::string_view text);
 
 }  // namespace refpos::wire

@@ -40,6 +40,7 @@
  * never changed or reused):
  *   1.0  first release: version, open, close, last_error, preview, commit,
  *        reverse, issue_code, customer, free_buffer.
+ *   1.1  render (receipts and coupons as ESC/POS, PNG, SVG or text).
  */
 #ifndef REFPOS_REFPOS_H
 #define REFPOS_REFPOS_H
@@ -61,7 +62,7 @@ extern "C" {
  * built against major M works with any plugin of major M whose minor is at
  * least the host's minor. */
 #define REFPOS_ABI_VERSION_MAJOR 1
-#define REFPOS_ABI_VERSION_MINOR 0
+#define REFPOS_ABI_VERSION_MINOR 1
 #define REFPOS_ABI_VERSION \
     (REFPOS_ABI_VERSION_MAJOR * 0x10000U + REFPOS_ABI_VERSION_MINOR)
 
@@ -177,7 +178,26 @@ typedef struct refpos_api {
      * NULL is a no-op. Thread-safe. */
     void (*free_buffer)(char *buffer);
 
-    /* ABI 1.1 and later: new slots go here, never above. */
+    /* ---- ABI 1.1 ---- */
+
+    /* Renders what to print for a committed transaction, from its stored
+     * answer and the store's printer and receipt template: a reprint gives
+     * the same bytes, and printing can fail without losing the commit.
+     * Request (schema: render.request):
+     *   {"txn_id": "...", "what": "receipt" | "coupon",
+     *    "format": "escpos" | "png" | "svg" | "text",
+     *    "host_lines": ["lines the host prints above refpos's part", ...]}
+     * "receipt" is the whole slip (template header and logo, host_lines, the
+     * referral lines, the QR coupon, footer, cut); "coupon" is the QR coupon
+     * alone. svg is for coupons only.
+     * On REFPOS_OK *out holds *out_len bytes (binary for escpos and png; a
+     * NUL follows them but is not counted); free it with free_buffer(). On
+     * failure *out is an error document as for the other calls and *out_len
+     * its length. Thread-safe (serialised per handle). */
+    refpos_status (*render)(refpos_store *store, const char *request,
+                            size_t request_len, char **out, size_t *out_len);
+
+    /* ABI 1.2 and later: new slots go here, never above. */
 } refpos_api;
 
 /* The one exported entry point. `wanted_abi_version` is the
