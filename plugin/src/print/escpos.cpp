@@ -84,15 +84,42 @@ EscPos& EscPos::qr_native(std::string_view payload, int module_dots, Ecc ecc) {
 EscPos& EscPos::raster(const Bitmap& image) {
   if (image.width() <= 0 || image.height() <= 0) return *this;
   const std::vector<std::uint8_t> rows = image.packed_rows();
-  const std::size_t row_bytes = (static_cast<std::size_t>(image.width()) + 7) / 8;
-  for (int top = 0; top < image.height(); top += kRasterBandRows) {
-    const int band = std::min(kRasterBandRows, image.height() - top);
+  raster_rows(rows.data(), (static_cast<std::size_t>(image.width()) + 7) / 8, image.height());
+  return *this;
+}
+
+EscPos& EscPos::raster_qr(const QrSymbol& symbol, int module_dots, int left_dots) {
+  module_dots = std::clamp(module_dots, 1, 64);
+  left_dots = std::max(0, left_dots);
+  const int modules = symbol.size() + 2 * kQuietZoneModules;
+  const int side = modules * module_dots;
+  const auto row_bytes = static_cast<std::size_t>(left_dots + side + 7) / 8;
+  std::vector<std::uint8_t> rows(row_bytes * static_cast<std::size_t>(side), 0);
+  for (int my = 0; my < symbol.size(); ++my) {
+    // One packed row per module row, then copied module_dots times.
+    const int top = (my + kQuietZoneModules) * module_dots;
+    std::uint8_t* row = rows.data() + static_cast<std::size_t>(top) * row_bytes;
+    for (int mx = 0; mx < symbol.size(); ++mx) {
+      if (!symbol.dark(mx, my)) continue;
+      const int x0 = left_dots + (mx + kQuietZoneModules) * module_dots;
+      for (int x = x0; x < x0 + module_dots; ++x) {
+        row[static_cast<std::size_t>(x / 8)] |= static_cast<std::uint8_t>(0x80U >> (x % 8));
+      }
+    }
+    for (int k = 1; k < module_dots; ++k) std::copy_n(row, row_bytes, row + static_cast<std::size_t>(k) * row_bytes);
+  }
+  raster_rows(rows.data(), row_bytes, side);
+  return *this;
+}
+
+void EscPos::raster_rows(const std::uint8_t* rows, std::size_t row_bytes, int height) {
+  for (int top = 0; top < height; top += kRasterBandRows) {
+    const int band = std::min(kRasterBandRows, height - top);
     put({kGs, 'v', '0', 0, low_byte(row_bytes), high_byte(row_bytes),
          low_byte(static_cast<std::size_t>(band)), high_byte(static_cast<std::size_t>(band))});
-    const auto begin = rows.begin() + static_cast<std::ptrdiff_t>(row_bytes * static_cast<std::size_t>(top));
-    out_.append(begin, begin + static_cast<std::ptrdiff_t>(row_bytes * static_cast<std::size_t>(band)));
+    const auto* begin = rows + row_bytes * static_cast<std::size_t>(top);
+    out_.append(reinterpret_cast<const char*>(begin), row_bytes * static_cast<std::size_t>(band));
   }
-  return *this;
 }
 
 }  // namespace refpos::print

@@ -52,13 +52,19 @@ class EscPos {
   EscPos& qr_native(std::string_view payload, int module_dots, Ecc ecc);
   // A 1-bit image, left-aligned in the printable area, in bands.
   EscPos& raster(const Bitmap& image);
+  // A QR symbol as a raster, `left_dots` from the left edge, each module
+  // `module_dots` square, with its quiet zone: packed straight from the
+  // modules (no intermediate bitmap), as this is on the commit's path.
+  EscPos& raster_qr(const QrSymbol& symbol, int module_dots, int left_dots);
 
   [[nodiscard]] const std::string& bytes() const { return out_; }
+  [[nodiscard]] std::string take_bytes() { return std::move(out_); }
   [[nodiscard]] int transliterated() const { return transliterated_; }
   [[nodiscard]] int unprintable() const { return unprintable_; }
 
  private:
   void put(std::uint8_t byte) { out_.push_back(static_cast<char>(byte)); }
+  void raster_rows(const std::uint8_t* rows, std::size_t row_bytes, int height);
   void put(std::initializer_list<std::uint8_t> bytes) {
     for (const auto b : bytes) put(b);
   }

@@ -90,3 +90,25 @@ TEST_CASE("escpos: a character the page lacks is transliterated and counted") {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_CASE("escpos: a QR raster packed from the modules equals the bitmap route, dot for dot") {
+  const auto symbol = *encode_qr(kLink, Ecc::medium);
+  for (const int module : {1, 3, 7}) {
+    for (const int left : {0, 5, 100}) {
+      CAPTURE(module);
+      CAPTURE(left);
+      EscPos direct(CodePage::cp437);
+      direct.raster_qr(symbol, module, left);
+      const Bitmap qr = qr_bitmap(symbol, module);
+      Bitmap placed(left + qr.width(), qr.height());
+      placed.blit(qr, left, 0);
+      EscPos via_bitmap(CodePage::cp437);
+      via_bitmap.raster(placed);
+      CHECK(direct.bytes() == via_bitmap.bytes());
+    }
+  }
+}
+
+}  // namespace

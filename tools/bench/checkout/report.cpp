@@ -95,7 +95,7 @@ void print_table(std::ostream& out, const BenchOptions& options, const BenchResu
       << "runs     " << options.previews << " previews (+" << kWarmupPreviews << " warm-up), "
       << options.commits << " commits and raw SQLite commits (+" << kWarmupCommits
       << " warm-up), " << kRepeatLoads << " repeat loads\n\n";
-  const std::size_t widths[] = {34, 11, 27, 7, 14};
+  const std::size_t widths[] = {34, 11, 33, 7, 14};
   out << pad("figure", widths[0]) << pad("measured", widths[1]) << pad("limit", widths[2])
       << pad("ratio", widths[3]) << pad("budget", widths[4]) << "result\n";
   for (const Figure& f : figures) {
