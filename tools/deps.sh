@@ -11,6 +11,7 @@ REFPOS_APT_PACKAGES=(
   libboost-dev nlohmann-json3-dev libsqlite3-dev libssl-dev           # libraries
   libqrcodegencpp-dev libpng-dev libcli11-dev doctest-dev
   zbar-tools sqlite3 openssl                                          # tests and demo
+  console-setup-linux  # receipt preview font, public domain
 )
 
 # Prints the packages of REFPOS_APT_PACKAGES that are not installed.

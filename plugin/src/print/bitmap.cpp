@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "print/codepage.hpp"
-#include "print/font8x8.hpp"
+#include "print/font.hpp"
 
 namespace refpos::print {
 namespace {
@@ -32,11 +32,11 @@ int clamp_scale(int scale) { return std::clamp(scale, 1, kMaxTextScale); }
 
 // One glyph (or '?' when the font lacks `cp`) with its top-left dot at (x, y).
 void draw_glyph(Bitmap& bitmap, int x, int y, char32_t cp, int scale_x, int scale_y) {
-  const std::uint8_t* rows = glyph8x8(cp);
-  if (rows == nullptr) rows = glyph8x8(U'?');
-  for (int row = 0; row < kGlyphSize; ++row) {
-    for (int column = 0; column < kGlyphSize; ++column) {
-      if (((rows[row] >> column) & 1U) == 0) continue;  // bit 0 is the leftmost dot
+  const std::uint8_t* rows = glyph8x16(cp);
+  if (rows == nullptr) rows = glyph8x16(U'?');
+  for (int row = 0; row < kGlyphHeight; ++row) {
+    for (int column = 0; column < kGlyphWidth; ++column) {
+      if ((rows[row] & (0x80U >> column)) == 0) continue;  // the top bit is the leftmost dot
       bitmap.fill_rect(x + column * scale_x, y + row * scale_y, scale_x, scale_y);
     }
   }
@@ -114,18 +114,17 @@ Bitmap qr_bitmap(const QrSymbol& symbol, int module_dots, int quiet_modules) {
 
 int cell_width(const TextStyle& style) { return kCellWidth * clamp_scale(style.scale_x); }
 
-int cell_height(const TextStyle& style) {
-  return kCellHeight * ((clamp_scale(style.scale_y) + 1) / 2);
-}
+int cell_height(const TextStyle& style) { return kCellHeight * clamp_scale(style.scale_y); }
 
 int draw_text(Bitmap& bitmap, int x, int y, std::string_view utf8, const TextStyle& style) {
   const int scale_x = clamp_scale(style.scale_x);
   const int scale_y = clamp_scale(style.scale_y);
   const int width = cell_width(style);
-  // Centred in the cell. The glyph always fits (8 * scale_y dots in a cell
-  // 24 dots tall per two steps of scale_y), so the offsets are never negative.
-  const int offset_x = (width - kGlyphSize * scale_x) / 2;
-  const int offset_y = (cell_height(style) - kGlyphSize * scale_y) / 2;
+  // Centred in the cell. The glyph always fits (8 x 16 font dots in a cell of
+  // 12 x 24 per step of scale), so the offsets are never negative.
+  static_assert(kGlyphWidth <= kCellWidth && kGlyphHeight <= kCellHeight);
+  const int offset_x = (width - kGlyphWidth * scale_x) / 2;
+  const int offset_y = (cell_height(style) - kGlyphHeight * scale_y) / 2;
   int cell_x = x;
   for (std::size_t pos = 0; pos < utf8.size();) {
     const Utf8Step step = next_utf8(utf8, pos);

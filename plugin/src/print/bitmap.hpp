@@ -46,14 +46,16 @@ inline constexpr int kMaxModuleDots = 64;
 inline constexpr int kMaxQuietModules = 64;
 Bitmap qr_bitmap(const QrSymbol& symbol, int module_dots, int quiet_modules = kQuietZoneModules);
 
-// Text in the built-in 8x8 font (font8x8, public domain: ASCII and Latin-1),
-// one glyph per character cell of kCellWidth x kCellHeight dots (font A of a
-// thermal printer: 12 x 24), each glyph dot drawn as scale_x x scale_y dots,
-// centred in the cell. `utf8` is decoded as UTF-8; a character the font
-// lacks, or an invalid byte, draws as '?'.
+// Text in the built-in 8x16 font (print/font.hpp: a console font turned into
+// code at build time; ASCII, Latin-1, '€', ...), one glyph per character
+// cell. At scale 1 a cell is kCellWidth x kCellHeight dots (font A of a
+// thermal printer: 12 x 24); each font dot is drawn as scale_x x scale_y dots
+// and the glyph is centred in a cell of cell_width(style) x
+// cell_height(style). `utf8` is decoded as UTF-8; a character the font lacks,
+// a control character, or an invalid byte, draws as '?'.
 struct TextStyle {
   int scale_x = 1;  // 2 for double width (then cells are 2 * kCellWidth wide)
-  int scale_y = 2;  // 2 fills font A's 24-dot height with an 8-dot glyph + spacing
+  int scale_y = 1;  // 2 for double height; at 1 a 16-dot glyph fits font A's 24-dot cell
   bool bold = false;  // drawn twice, one dot apart, like a printer's emphasis
 };
 inline constexpr int kCellWidth = 12;
@@ -62,8 +64,8 @@ inline constexpr int kCellHeight = 24;
 inline constexpr int kMaxTextScale = 8;
 
 // The cell one character of `style` takes, in dots: kCellWidth * scale_x
-// wide; kCellHeight tall per two steps of scale_y (scale_y 1 or 2: 24 dots,
-// 3 or 4 (double height): 48 dots, ...).
+// wide and kCellHeight * scale_y tall (double size, scale 2 both ways: a
+// 24 x 48 cell), like a printer's font A under GS !.
 int cell_width(const TextStyle& style);
 int cell_height(const TextStyle& style);
 

@@ -295,7 +295,7 @@ Bitmap render_bitmap(const Document& doc, const PrinterProfile& printer) {
     switch (b.kind) {
       case Block::Kind::text: {
         const bool big = is_double(b, printer);
-        const TextStyle style{big ? 2 : 1, big ? 4 : 2, b.bold};
+        const TextStyle style{big ? 2 : 1, big ? 2 : 1, b.bold};
         const int cell_w = kCellWidth * style.scale_x;
         const int cell_h = kCellHeight * (big ? 2 : 1);
         for (const auto& l : wrap(b.text, line_columns(b, printer))) {

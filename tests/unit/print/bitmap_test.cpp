@@ -1,26 +1,29 @@
-// Tests of print/bitmap.cpp and print/font8x8.cpp: clipping at every edge,
-// the GS v 0 packing, the QR raster with its quiet zone, and text drawn dot
-// for dot from the font (including '?' for what it lacks and for broken
-// UTF-8).
+// Tests of print/bitmap.cpp and of the generated font (print/font.hpp):
+// clipping at every edge, the GS v 0 packing, the QR raster with its quiet
+// zone, and text drawn dot for dot from glyph8x16's rows (including '?' for
+// what the font lacks and for broken UTF-8). The font is whatever the build
+// generated (REFPOS_RECEIPT_FONT), so no glyph is typed in here.
 #include "print/bitmap.hpp"
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "print/font8x8.hpp"
+#include "print/font.hpp"
 
 namespace {
 
 using refpos::print::Bitmap;
 using refpos::print::draw_text;
-using refpos::print::glyph8x8;
+using refpos::print::glyph8x16;
 using refpos::print::kCellHeight;
 using refpos::print::kCellWidth;
-using refpos::print::kGlyphSize;
+using refpos::print::kGlyphHeight;
+using refpos::print::kGlyphWidth;
 using refpos::print::text_columns;
 using refpos::print::TextStyle;
 
@@ -44,10 +47,25 @@ std::vector<std::string> picture(const Bitmap& bitmap, int x, int y, int w, int 
 }
 
 // Text drawn at scale 1 x 1 sits 2 dots in from the cell's left (12 - 8) / 2
-// and 8 dots down (24 - 8) / 2.
+// and 4 dots down (24 - 16) / 2.
 constexpr TextStyle kPlain{1, 1, false};
-constexpr int kPlainOffsetX = (kCellWidth - kGlyphSize) / 2;
-constexpr int kPlainOffsetY = (kCellHeight - kGlyphSize) / 2;
+constexpr int kPlainOffsetX = (kCellWidth - kGlyphWidth) / 2;
+constexpr int kPlainOffsetY = (kCellHeight - kGlyphHeight) / 2;
+
+// Font dot (x, y) of `cp`'s glyph: the most significant bit is the leftmost.
+bool font_dot(char32_t cp, int x, int y) {
+  const std::uint8_t* rows = glyph8x16(cp);
+  REQUIRE(rows != nullptr);
+  return (rows[y] & (0x80U >> x)) != 0;
+}
+
+int font_dots(char32_t cp) {
+  int count = 0;
+  for (int y = 0; y < kGlyphHeight; ++y) {
+    for (int x = 0; x < kGlyphWidth; ++x) count += font_dot(cp, x, y) ? 1 : 0;
+  }
+  return count;
+}
 
 }  // namespace
 
@@ -168,62 +186,108 @@ TEST_CASE("bitmap: qr_bitmap is the symbol, scaled, inside a white quiet zone") 
   CHECK(refpos::print::qr_bitmap(*symbol, 0, -3).width() == symbol->size());
 }
 
-TEST_CASE("bitmap: font8x8 has ASCII and Latin-1, nothing for control characters") {
-  const std::uint8_t* a = glyph8x8(U'A');
-  REQUIRE(a != nullptr);
-  const std::vector<std::uint8_t> upstream_a = {0x0C, 0x1E, 0x33, 0x33, 0x3F, 0x33, 0x33, 0x00};
-  CHECK(std::vector<std::uint8_t>(a, a + 8) == upstream_a);
-  REQUIRE(glyph8x8(U'é') != nullptr);
-  CHECK(glyph8x8(U'é')[0] == 0x38);  // font8x8_ext_latin, U+00E9
-  CHECK(glyph8x8(U' ') != nullptr);
-  CHECK(glyph8x8(U'\u00FF') != nullptr);
-  for (const char32_t missing :
-       {U'\0', U'\n', U'\x1F', U'\x7F', U'\x80', U'\x9F', U'€', U'\u0100'}) {
-    CHECK(glyph8x8(missing) == nullptr);
+TEST_CASE("bitmap: the generated font has ASCII and Latin-1, nothing for control characters") {
+  for (char32_t cp = 0x20; cp <= 0x7E; ++cp) {
+    CAPTURE(static_cast<unsigned>(cp));
+    CHECK(glyph8x16(cp) != nullptr);
+  }
+  for (char32_t cp = 0xA0; cp <= 0xFF; ++cp) {  // Latin-1: NBSP, ©, Ä, é, ß, ÿ, ...
+    CAPTURE(static_cast<unsigned>(cp));
+    CHECK(glyph8x16(cp) != nullptr);
+  }
+  CHECK(glyph8x16(U'€') != nullptr);  // Lat15 is Latin-9 too
+  CHECK(font_dots(U' ') == 0);
+  CHECK(font_dots(U'A') > 0);
+  CHECK(font_dots(U'é') > 0);
+  CHECK(font_dots(U'ß') > 0);
+  // Distinct letters, distinct glyphs (the table is not one glyph repeated).
+  const auto rows = [](char32_t cp) {
+    const std::uint8_t* r = glyph8x16(cp);
+    return std::vector<std::uint8_t>(r, r + kGlyphHeight);
+  };
+  CHECK(rows(U'e') != rows(U'é'));
+  CHECK(rows(U'A') != rows(U'B'));
+  CHECK(rows(U's') != rows(U'ß'));
+  for (char32_t cp = 0; cp < 0x20; ++cp) CHECK(glyph8x16(cp) == nullptr);      // C0
+  for (char32_t cp = 0x7F; cp <= 0x9F; ++cp) CHECK(glyph8x16(cp) == nullptr);  // DEL, C1
+  for (const char32_t missing : {U'\u4E2D', U'\U0001F600', U'\U0010FFFF', char32_t{0x110000}}) {
+    CHECK(glyph8x16(missing) == nullptr);
   }
 }
 
 TEST_CASE("bitmap: draw_text of \"A\" sets exactly the glyph's dots, leftmost bit first") {
   Bitmap bitmap(kCellWidth, kCellHeight);
   CHECK(draw_text(bitmap, 0, 0, "A", kPlain) == kCellWidth);
-  // font8x8's 'A' written out by hand: bit 0 of each row is its left dot.
-  const std::vector<std::string> expected = {
-      "..##....",  // 0x0C
-      ".####...",  // 0x1E
-      "##..##..",  // 0x33
-      "##..##..",  // 0x33
-      "######..",  // 0x3F
-      "##..##..",  // 0x33
-      "##..##..",  // 0x33
-      "........",  // 0x00
-  };
-  CHECK(picture(bitmap, kPlainOffsetX, kPlainOffsetY, 8, 8) == expected);
-  CHECK(count_black(bitmap) == 2 + 4 + 4 + 4 + 6 + 4 + 4);  // nothing outside the glyph
+  for (int y = 0; y < kGlyphHeight; ++y) {
+    for (int x = 0; x < kGlyphWidth; ++x) {
+      CAPTURE(x);
+      CAPTURE(y);
+      CHECK(bitmap.black(kPlainOffsetX + x, kPlainOffsetY + y) == font_dot(U'A', x, y));
+    }
+  }
+  CHECK(count_black(bitmap) == font_dots(U'A'));  // nothing outside the glyph
+  // The row order, checked against the letter rather than the table: the
+  // stem of an 'L' is its leftmost column and runs down to its foot, the
+  // widest row, at the bottom.
+  Bitmap l(kCellWidth, kCellHeight);
+  draw_text(l, 0, 0, "L", kPlain);
+  int left = kCellWidth, right = -1, top = kCellHeight, bottom = -1;
+  for (int y = 0; y < kCellHeight; ++y) {
+    for (int x = 0; x < kCellWidth; ++x) {
+      if (!l.black(x, y)) continue;
+      left = std::min(left, x);
+      right = std::max(right, x);
+      top = std::min(top, y);
+      bottom = std::max(bottom, y);
+    }
+  }
+  REQUIRE(right > left);
+  REQUIRE(bottom > top);
+  for (int y = top; y <= bottom; ++y) CHECK(l.black(left, y));
+  for (int x = left; x <= right; ++x) CHECK(l.black(x, bottom));
+  CHECK_FALSE(l.black(right, top));
 }
 
-TEST_CASE("bitmap: draw_text scales each dot, doubles the cell width, and emboldens") {
+TEST_CASE("bitmap: draw_text scales each dot, sizes the cell by the scale, and emboldens") {
   Bitmap plain(kCellWidth * 2, kCellHeight);
   draw_text(plain, 0, 0, "A", kPlain);
 
+  // Default style: scale 1 x 1, the 8 x 16 glyph centred in a 12 x 24 cell.
+  CHECK(refpos::print::cell_width(TextStyle{}) == kCellWidth);
+  CHECK(refpos::print::cell_height(TextStyle{}) == kCellHeight);
+  Bitmap default_style(kCellWidth * 2, kCellHeight);
+  CHECK(draw_text(default_style, 0, 0, "A") == kCellWidth);
+  CHECK(default_style == plain);
+
+  // Double size: scale 2 both ways, a 24 x 48 cell, the 16 x 32 glyph centred.
   Bitmap scaled(kCellWidth * 4, kCellHeight * 2);
-  const TextStyle double_both{2, 4, false};
+  const TextStyle double_both{2, 2, false};
   CHECK(refpos::print::cell_width(double_both) == 2 * kCellWidth);
   CHECK(refpos::print::cell_height(double_both) == 2 * kCellHeight);
   CHECK(draw_text(scaled, 0, 0, "AA", double_both) == 4 * kCellWidth);
-  // Default style: scale 1 x 2, 8 x 16 dots centred in a 12 x 24 cell.
-  Bitmap default_style(kCellWidth, kCellHeight);
-  draw_text(default_style, 0, 0, "A");
-  const int ox = (2 * kCellWidth - 16) / 2;
-  const int oy = (2 * kCellHeight - 32) / 2;
-  for (int y = 0; y < 8; ++y) {
-    for (int x = 0; x < 8; ++x) {
-      const bool dot = plain.black(kPlainOffsetX + x, kPlainOffsetY + y);
-      CHECK(scaled.black(ox + 2 * x + 1, oy + 4 * y + 3) == dot);
-      CHECK(scaled.black(2 * kCellWidth + ox + 2 * x, oy + 4 * y) == dot);  // second cell
-      CHECK(default_style.black(kPlainOffsetX + x, (kCellHeight - 16) / 2 + 2 * y + 1) == dot);
+  const int ox = (2 * kCellWidth - 2 * kGlyphWidth) / 2;
+  const int oy = (2 * kCellHeight - 2 * kGlyphHeight) / 2;
+  // Double width only: a 24 x 24 cell.
+  Bitmap wide(kCellWidth * 2, kCellHeight);
+  const TextStyle double_width{2, 1, false};
+  CHECK(refpos::print::cell_height(double_width) == kCellHeight);
+  CHECK(draw_text(wide, 0, 0, "A", double_width) == 2 * kCellWidth);
+  for (int y = 0; y < kGlyphHeight; ++y) {
+    for (int x = 0; x < kGlyphWidth; ++x) {
+      const bool dot = font_dot(U'A', x, y);
+      CHECK(scaled.black(ox + 2 * x, oy + 2 * y) == dot);
+      CHECK(scaled.black(ox + 2 * x + 1, oy + 2 * y + 1) == dot);
+      CHECK(scaled.black(2 * kCellWidth + ox + 2 * x, oy + 2 * y) == dot);  // second cell
+      CHECK(wide.black(ox + 2 * x + 1, kPlainOffsetY + y) == dot);
     }
   }
-  CHECK(count_black(scaled) == 2 * 8 * count_black(plain));
+  CHECK(count_black(scaled) == 2 * 4 * count_black(plain));
+  CHECK(count_black(wide) == 2 * count_black(plain));
+  // Scales are clamped to [1, kMaxTextScale].
+  CHECK(refpos::print::cell_width(TextStyle{0, -3, false}) == kCellWidth);
+  CHECK(refpos::print::cell_height(TextStyle{0, -3, false}) == kCellHeight);
+  CHECK(refpos::print::cell_height(TextStyle{1, 100, false}) ==
+        refpos::print::kMaxTextScale * kCellHeight);
 
   Bitmap bold(kCellWidth, kCellHeight);
   draw_text(bold, 0, 0, "A", TextStyle{1, 1, true});
@@ -235,11 +299,14 @@ TEST_CASE("bitmap: draw_text scales each dot, doubles the cell width, and embold
 }
 
 TEST_CASE("bitmap: draw_text draws '?' for a missing glyph and for broken UTF-8") {
+  REQUIRE(glyph8x16(U'\u4E2D') == nullptr);  // 中: not in a Latin console font
   Bitmap question(kCellWidth, kCellHeight);
   draw_text(question, 0, 0, "?", kPlain);
   REQUIRE(count_black(question) > 0);
-  for (const std::string& text : {std::string("€"), std::string("\t"), std::string("\xC3"),
-                                  std::string("\xFF"), std::string("\xED\xA0\x80")}) {
+  for (const std::string& text :
+       {std::string("\u4E2D"), std::string("\t"), std::string("\x7F"), std::string("\xC2\x85"),
+        std::string("\xC3"), std::string("\xFF"), std::string("\xED\xA0\x80")}) {
+    CAPTURE(text);
     Bitmap bitmap(kCellWidth * 4, kCellHeight);
     const int width = draw_text(bitmap, 0, 0, text, kPlain);
     CHECK(width == kCellWidth * text_columns(text));

@@ -1,0 +1,196 @@
+// psf_to_cpp: turns a PSF1 console font (.psf.gz) into the C++ source of the
+// receipt preview font, at build time, so that no font data is committed.
+//
+//   psf_to_cpp INPUT.psf.gz OUTPUT.cpp
+//
+// The output defines refpos::print::glyph8x16 (declared in print/font.hpp):
+// a sorted constexpr table of {code point, 16 rows} for every single code
+// point the font's Unicode table maps, and a binary search over it. Control
+// characters (C0, DEL, C1) are left out, so they never draw as blanks that
+// look like text.
+//
+// PSF1, as the Linux console reads it (kbd's psf.h):
+//   bytes 0-1  magic 0x36 0x04
+//   byte 2     mode: bit 0x01 = 512 glyphs (else 256), bits 0x02 and 0x04 =
+//              a Unicode table follows the glyphs
+//   byte 3     charsize: bytes per glyph = rows (8 dots wide, one byte a
+//              row, most significant bit leftmost)
+//   glyphs, then per glyph: little-endian uint16 code points, 0xFFFE before
+//   each multi-code-point sequence (skipped here), 0xFFFF at the end.
+//
+// Errors (bad magic, not 8x16, no Unicode table, truncated, unreadable):
+// a message on stderr, exit status 1, and no output file.
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr std::size_t kMaxFontBytes = 1 << 20;  // console fonts are a few KiB
+constexpr int kRows = 16;                       // glyph8x16: 8 x 16 dots
+constexpr std::uint8_t kMagic0 = 0x36;
+constexpr std::uint8_t kMagic1 = 0x04;
+constexpr std::uint8_t kMode512 = 0x01;
+constexpr std::uint8_t kModeHasTable = 0x02;
+constexpr std::uint8_t kModeSeqs = 0x04;
+constexpr std::uint16_t kSeparator = 0xFFFF;
+constexpr std::uint16_t kStartSequence = 0xFFFE;
+
+struct Failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::vector<std::uint8_t> read_gzip(const std::string& path) {
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr) throw Failure("cannot open " + path);
+  std::vector<std::uint8_t> bytes;
+  std::uint8_t buffer[4096];
+  for (;;) {
+    const int got = gzread(file, buffer, sizeof buffer);
+    if (got < 0) {
+      int code = 0;
+      const std::string message = gzerror(file, &code);
+      gzclose(file);
+      throw Failure(path + ": " + message);
+    }
+    if (got == 0) break;
+    bytes.insert(bytes.end(), buffer, buffer + got);
+    if (bytes.size() > kMaxFontBytes) {
+      gzclose(file);
+      throw Failure(path + ": more than " + std::to_string(kMaxFontBytes) +
+                    " bytes, not a console font");
+    }
+  }
+  if (gzclose(file) != Z_OK) throw Failure(path + ": corrupt gzip stream");
+  return bytes;
+}
+
+// Code point -> glyph index, single code points only; the first mapping wins
+// when the table names a code point twice.
+std::map<char32_t, std::size_t> parse_psf1(const std::vector<std::uint8_t>& font,
+                                           const std::string& path) {
+  if (font.size() >= 4 && font[0] == 0x72 && font[1] == 0xB5 && font[2] == 0x4A &&
+      font[3] == 0x86) {
+    throw Failure(path + ": a PSF2 font; only PSF1 is supported");
+  }
+  if (font.size() < 4 || font[0] != kMagic0 || font[1] != kMagic1) {
+    throw Failure(path + ": not a PSF1 font (bad magic)");
+  }
+  const std::uint8_t mode = font[2];
+  const std::size_t charsize = font[3];
+  if (charsize != kRows) {
+    throw Failure(path + ": glyphs are 8x" + std::to_string(charsize) + ", need 8x16");
+  }
+  if ((mode & (kModeHasTable | kModeSeqs)) == 0) {
+    throw Failure(path + ": no Unicode table, so no code point has a glyph");
+  }
+  const std::size_t glyphs = (mode & kMode512) != 0 ? 512 : 256;
+  std::size_t pos = 4 + glyphs * charsize;
+  if (font.size() < pos) throw Failure(path + ": truncated in the glyph data");
+
+  std::map<char32_t, std::size_t> mapped;
+  for (std::size_t glyph = 0; glyph < glyphs; ++glyph) {
+    bool in_sequence = false;
+    for (;;) {
+      if (font.size() - pos < 2) {
+        throw Failure(path + ": truncated in the Unicode table (glyph " + std::to_string(glyph) +
+                      ")");
+      }
+      const auto unit = static_cast<std::uint16_t>(font[pos] | (font[pos + 1] << 8));
+      pos += 2;
+      if (unit == kSeparator) break;
+      if (unit == kStartSequence) in_sequence = true;
+      if (in_sequence) continue;
+      mapped.try_emplace(char32_t{unit}, glyph);
+    }
+  }
+  return mapped;
+}
+
+bool is_control(char32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
+
+std::string hex(unsigned value, int digits) {
+  char text[16];
+  std::snprintf(text, sizeof text, "0x%0*X", digits, value);
+  return text;
+}
+
+std::string generate(const std::vector<std::uint8_t>& font,
+                     const std::map<char32_t, std::size_t>& mapped, const std::string& source) {
+  std::ostringstream out;
+  out << "// Generated by plugin/tools/psf_to_cpp from " << source << ".\n"
+      << "// Do not edit; do not commit (the font comes from the build machine).\n"
+      << "#include <algorithm>\n#include <cstdint>\n#include <iterator>\n\n#include \"print/font.hpp\"\n\n"
+      << "namespace refpos::print {\nnamespace {\n\n"
+      << "struct Glyph {\n  char32_t code_point;\n  std::uint8_t rows[kGlyphHeight];\n};\n\n"
+      << "// clang-format off\nconstexpr Glyph kGlyphs[] = {\n";
+  std::size_t count = 0;
+  for (const auto& [cp, glyph] : mapped) {
+    if (is_control(cp)) continue;
+    out << "    {" << hex(static_cast<unsigned>(cp), 4) << ", {";
+    for (int row = 0; row < kRows; ++row) {
+      const std::size_t at = 4 + glyph * kRows + static_cast<std::size_t>(row);
+      out << (row == 0 ? "" : ", ") << hex(font[at], 2);
+    }
+    out << "}},\n";
+    ++count;
+  }
+  if (count == 0) throw Failure(source + ": the Unicode table maps no printable code point");
+  out << "};\n// clang-format on\n\n"
+      << "static_assert(std::ranges::is_sorted(kGlyphs, {}, &Glyph::code_point));\n\n"
+      << "}  // namespace\n\n"
+      << "const std::uint8_t* glyph8x16(char32_t cp) {\n"
+      << "  if (cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) return nullptr;  // C0, DEL, C1\n"
+      << "  const auto* found = std::ranges::lower_bound(kGlyphs, cp, {}, &Glyph::code_point);\n"
+      << "  if (found == std::end(kGlyphs) || found->code_point != cp) return nullptr;\n"
+      << "  return found->rows;\n}\n\n"
+      << "}  // namespace refpos::print\n";
+  return out.str();
+}
+
+// Written beside the target and renamed, so a failed run never leaves a
+// half-written file that the build would take as up to date.
+void write_file(const std::string& path, const std::string& text) {
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+    file << text;
+    file.close();
+    if (!file) throw Failure("cannot write " + temporary);
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) {
+    std::filesystem::remove(temporary, error);
+    throw Failure("cannot rename " + temporary + " to " + path);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: psf_to_cpp INPUT.psf.gz OUTPUT.cpp\n");
+    return 2;
+  }
+  try {
+    const std::string input = argv[1];
+    const std::vector<std::uint8_t> font = read_gzip(input);
+    const std::string source = std::filesystem::path(input).filename().string();
+    write_file(argv[2], generate(font, parse_psf1(font, input), source));
+    return 0;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "psf_to_cpp: %s\n", error.what());
+    return 1;
+  }
+}
