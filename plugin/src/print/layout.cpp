@@ -268,8 +268,9 @@ Escposed render_escpos(const Document& doc, const PrinterProfile& printer) {
           p.align(Align::center).qr_native(b.text, printer.module_dots_for(b.symbol->size()),
                                            b.symbol->ecc());
         } else {
-          p.align(Align::left).raster(centred(
-              qr_bitmap(*b.symbol, printer.module_dots_for(b.symbol->size())), printer.width_dots));
+          const int module = printer.module_dots_for(b.symbol->size());
+          const int side = (b.symbol->size() + 2 * kQuietZoneModules) * module;
+          p.align(Align::left).raster_qr(*b.symbol, module, std::max(0, (printer.width_dots - side) / 2));
         }
         break;
       case Block::Kind::image:
@@ -280,7 +281,9 @@ Escposed render_escpos(const Document& doc, const PrinterProfile& printer) {
   p.align(Align::left);
   if (doc.cut && printer.cut) p.cut(printer.feed_before_cut);
   else p.feed(printer.feed_before_cut);
-  return {p.bytes(), p.transliterated(), p.unprintable()};
+  const int transliterated = p.transliterated();
+  const int unprintable = p.unprintable();
+  return {p.take_bytes(), transliterated, unprintable};
 }
 
 Bitmap render_bitmap(const Document& doc, const PrinterProfile& printer) {
