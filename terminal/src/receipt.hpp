@@ -18,9 +18,10 @@
 
 namespace refpos::terminal {
 
-// Characters per receipt line: an 80 mm printer in font A, as the plugin
-// formats its receipt_lines.
-inline constexpr std::size_t kReceiptWidth = 42;
+// Characters per receipt line: an 80 mm printer in font A (576 dots, 12 dots
+// a character), the plugin's default printer, so that its receipt_lines fit
+// as they are.
+inline constexpr std::size_t kReceiptWidth = 48;
 
 // Digits after the decimal point for display: 0 for JPY and KRW, 3 for KWD,
 // BHD, OMR, JOD and TND, 2 otherwise. Display only: amounts stay integers.
