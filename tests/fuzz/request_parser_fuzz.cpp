@@ -1,13 +1,15 @@
-// libFuzzer target: every request parser and the configuration parser on
-// arbitrary bytes. Besides "no crash, no sanitizer report", it checks what a
-// successful parse promises: limits hold, totals add up, digests are SHA-256;
-// and what a failure promises: a kind of bad_request/config and a message.
+// libFuzzer target: every request parser, the configuration parser, and the
+// receipt template and PBM logo parsers on arbitrary bytes. Besides "no
+// crash, no sanitizer report", it checks what a successful parse promises:
+// limits hold, totals add up, digests are SHA-256; and what a failure
+// promises: a kind of bad_request/config and a message.
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
 
+#include "print/layout.hpp"
 #include "wire/config.hpp"
 #include "wire/requests.hpp"
 
@@ -52,6 +54,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check_failure(refpos::wire::parse_reverse_request(text), refpos::ErrorKind::bad_request);
   check_failure(refpos::wire::parse_issue_code_request(text), refpos::ErrorKind::bad_request);
   check_failure(refpos::wire::parse_customer_request(text), refpos::ErrorKind::bad_request);
+  const auto render = refpos::wire::parse_render_request(text);
+  check_failure(render, refpos::ErrorKind::bad_request);
+  if (render.ok()) {
+    require(render->what == "receipt" || render->what == "coupon");
+    require(render->host_lines.size() <= refpos::wire::kMaxHostLines);
+  }
+  // Receipt templates and logos come from files a store's admin writes.
+  check_failure(refpos::print::parse_receipt_template(text, ""), refpos::ErrorKind::config);
+  check_failure(refpos::print::parse_pbm(text), refpos::ErrorKind::config);
   const auto config = refpos::wire::parse_store_config(text);
   check_failure(config, refpos::ErrorKind::config);
   if (config.ok()) require(config->key(config->active_key_id) != nullptr);

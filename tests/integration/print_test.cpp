@@ -315,6 +315,8 @@ TEST_CASE("print: printer and template mistakes are refused at open, naming the 
   config = default_config(dir.str());
   config["receipt_template"] = (dir.path() / "missing.json").string();
   CHECK(open_error(config).find("cannot read") != std::string::npos);
+  config["receipt_template"] = dir.str();  // a folder: never read, never blocks
+  CHECK(open_error(config).find("not a regular file") != std::string::npos);
   write_file(dir.path() / "bad.json",
              R"({"schema":"refpos.receipt/1","footer":[{"text":"Bye {customer_name}"}]})");
   config["receipt_template"] = (dir.path() / "bad.json").string();

@@ -1,5 +1,6 @@
 #include "wire/config.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -86,6 +87,14 @@ Status read_clock(const Json& j, StoreConfig& config) {
 // A small file read whole; the message names the file, never its content.
 Result<std::string> read_file(const std::string& path, std::size_t max_bytes,
                               const std::string& field) {
+  // Only a regular file: a FIFO or a device would block or never end.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return make_error(ErrorKind::config, field,
+                      "cannot read \"" + path + "\": " +
+                          (ec || !std::filesystem::exists(path, ec) ? "no such file"
+                                                                    : "not a regular file"));
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return make_error(ErrorKind::config, field, "cannot read \"" + path + "\"");
   std::string bytes;
