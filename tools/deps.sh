@@ -10,8 +10,10 @@ REFPOS_APT_PACKAGES=(
   cmake ninja-build g++ clang libclang-rt-14-dev binutils pkg-config  # toolchain
   libboost-dev nlohmann-json3-dev libsqlite3-dev libssl-dev           # libraries
   libqrcodegencpp-dev libpng-dev libcli11-dev doctest-dev
+  console-setup-linux  # receipt preview font (public domain), read at build time
   zbar-tools sqlite3 openssl                                          # tests and demo
-  console-setup-linux  # receipt preview font, public domain
+  python3 python3-pytest default-jdk-headless libjna-java             # SDK bindings
+  abi-dumper abi-compliance-checker                                   # ABI checks
 )
 
 # Prints the packages of REFPOS_APT_PACKAGES that are not installed.
