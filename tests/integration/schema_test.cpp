@@ -392,7 +392,7 @@ TEST_CASE("schema: the examples of docs/api.md validate") {
     {"schema": "refpos/1",
      "error": {"status": 2, "code": "BAD_REQUEST",
                "field": "lines[3].quantity",
-               "message": "must be a positive integer, got -2",
+               "message": "must be an integer from 1 to 100000, got -2",
                "reason": ""}})"));
   CHECK_VALID("preview.answer", json::parse(R"({
     "schema": "refpos/1",

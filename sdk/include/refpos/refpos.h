@@ -17,7 +17,7 @@
  *    else is a failure, and nothing was changed by the failed call.
  *  - On failure of a call that takes a store handle, refpos_last_error()
  *    returns a human-readable message the host can show (English, UTF-8),
- *    e.g. "cart.lines[3].quantity: must be a positive integer, got -2".
+ *    e.g. "lines[3].quantity: must be an integer from 1 to 100000, got -2".
  *    If the call has an `answer` out-parameter, the answer is also set to an
  *    error document {"error":{"status":..,"code":..,"field":..,"message":..}}
  *    so that JSON-only hosts need not call refpos_last_error().
