@@ -55,6 +55,9 @@ constexpr int kExitNotPrinted = 4;
 // requests over 256 KiB for the same reason).
 constexpr std::uintmax_t kMaxConfigBytes = std::uintmax_t{1024} * 1024;
 constexpr std::string_view kPluginFileName = "librefpos.so";
+// An installed tree (cmake --install): <prefix>/bin/refpos-terminal beside
+// <prefix>/lib/librefpos.so.0 (the SONAME: present without the -dev link).
+constexpr std::string_view kInstalledPluginFileName = "librefpos.so.0";
 
 struct Options {
   std::string plugin_path;
@@ -69,15 +72,16 @@ struct Options {
 };
 
 // Where the plugin is when --plugin and REFPOS_PLUGIN are not given: beside
-// the build tree's terminal/ (../plugin/), beside the executable (an
-// installed pair), else the dynamic linker's search path.
+// the build tree's terminal/ (../plugin/), beside the executable, in ../lib/
+// of an installed prefix, else the dynamic linker's search path.
 std::string default_plugin_path() {
   std::error_code ec;
   const std::filesystem::path executable = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     const std::filesystem::path dir = executable.parent_path();
     for (const std::filesystem::path& candidate :
-         {dir / ".." / "plugin" / kPluginFileName, dir / kPluginFileName}) {
+         {dir / ".." / "plugin" / kPluginFileName, dir / kPluginFileName,
+          dir / ".." / "lib" / kInstalledPluginFileName}) {
       if (std::filesystem::exists(candidate, ec)) {
         return candidate.lexically_normal().string();
       }
@@ -123,7 +127,8 @@ Script load_script(const std::string& path) {
 void define_flags(CLI::App& app, Options& options) {
   app.add_option("--plugin", options.plugin_path,
                  "The plugin to load (default: ../plugin/librefpos.so beside this program, "
-                 "then librefpos.so beside it, then the dynamic linker's search path)")
+                 "then librefpos.so beside it, then ../lib/librefpos.so.0 (installed), then the "
+                 "dynamic linker's search path)")
       ->type_name("PATH")
       ->envname("REFPOS_PLUGIN");
   // Required, but checked after parsing (run()) so that a mistyped flag is
