@@ -232,11 +232,24 @@ static_assert(REFPOS_E_BAD_REQUEST == 2 && REFPOS_E_CODE_REJECTED == 3 &&
               REFPOS_E_NOT_FOUND == 4 && REFPOS_E_CONFLICT == 5 && REFPOS_E_STORAGE == 6 &&
               REFPOS_E_CONFIG == 8 && REFPOS_E_RATE_LIMITED == 10 && REFPOS_E_INTERNAL == 11);
 
+// Designated, so that each function lands in its named slot whatever the
+// header's order: a reordered header then moves the bytes too, and the
+// frozen-1.0-header host (tests/abi/old_host.c) catches it.
 const refpos_api kApi = {
-    sizeof(refpos_api), REFPOS_ABI_VERSION, version_json, open_store, close_store, last_error,
-    preview, commit, reverse, issue_code, customer, free_buffer,
+    .struct_size = sizeof(refpos_api),
+    .abi_version = REFPOS_ABI_VERSION,
+    .version = version_json,
+    .open = open_store,
+    .close = close_store,
+    .last_error = last_error,
+    .preview = preview,
+    .commit = commit,
+    .reverse = reverse,
+    .issue_code = issue_code,
+    .customer = customer,
+    .free_buffer = free_buffer,
     // 1.1
-    render,
+    .render = render,
 };
 
 }  // namespace
