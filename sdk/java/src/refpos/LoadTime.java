@@ -22,11 +22,21 @@ import java.util.Locale;
  * the timing.
  *
  * Prints one line: {@code java load+open median_ms=1.234 p90_ms=2.345}.
+ *
+ * <pre>java -cp CLASSES:/usr/share/java/jna.jar refpos.LoadTime --once PLUGIN DIR</pre>
+ *
+ * times one cold round in this fresh JVM (the library's first load, as C and
+ * Python hosts pay it at start-up) with DIR as the store's folder, and prints
+ * the milliseconds alone, like tools/bench/sdk's C and Python loaders.
  */
 public final class LoadTime {
     static final int WARMUP = 20;
 
     public static void main(String[] args) throws IOException {
+        if (args.length == 3 && args[0].equals("--once")) {
+            System.out.printf(Locale.ROOT, "%.3f%n", round(args[1], Path.of(args[2])) / 1e6);
+            return;
+        }
         if (args.length != 2) {
             System.err.println("usage: java -cp CLASSES:jna.jar refpos.LoadTime PLUGIN N");
             System.exit(2);
