@@ -27,25 +27,14 @@ Error config_error(std::string field, std::string message) {
   return make_error(ErrorKind::config, std::move(field), std::move(message));
 }
 
-// Code points of UTF-8 text; an invalid byte counts as one (it prints as '?').
+// The characters of UTF-8 text, as draw_text and the code pages count them
+// (a broken sequence is one character: it prints as one '?').
 std::vector<std::string_view> characters(std::string_view utf8) {
   std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < utf8.size()) {
-    const auto lead = static_cast<unsigned char>(utf8[i]);
-    std::size_t n = 1;
-    if (lead >= 0xF0 && lead < 0xF8) n = 4;
-    else if (lead >= 0xE0) n = lead < 0xF0 ? 3 : 1;
-    else if (lead >= 0xC0) n = 2;
-    if (i + n > utf8.size()) n = 1;
-    for (std::size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(utf8[i + k]) & 0xC0) != 0x80) {
-        n = 1;
-        break;
-      }
-    }
-    out.push_back(utf8.substr(i, n));
-    i += n;
+  for (std::size_t pos = 0; pos < utf8.size();) {
+    const std::size_t length = next_utf8(utf8, pos).length;
+    out.push_back(utf8.substr(pos, length));
+    pos += length;
   }
   return out;
 }
@@ -61,7 +50,7 @@ std::string join(const std::vector<std::string_view>& chars, std::size_t from, s
 // than a 58 mm printer's 16 double-size columns).
 bool is_double(const Block& block, const PrinterProfile& printer) {
   return block.double_size &&
-         static_cast<int>(characters(block.text).size()) <= printer.columns() / 2;
+         text_columns(block.text) <= printer.columns() / 2;
 }
 
 int line_columns(const Block& block, const PrinterProfile& printer) {
@@ -338,7 +327,7 @@ std::string render_text(const Document& doc, const PrinterProfile& printer) {
   std::string out;
   const int columns = printer.columns();
   const auto emit = [&](const std::string& l, Align align, int width) {
-    const int used = static_cast<int>(characters(l).size());
+    const int used = text_columns(l);
     int pad = 0;
     if (align == Align::center) pad = (width - used) / 2;
     if (align == Align::right) pad = width - used;
