@@ -142,7 +142,7 @@ void define_flags(CLI::App& app, Options& options) {
       ->type_name("FILE");
   app.add_option("--receipts", options.receipts_dir,
                  "Also write each receipt to DIR/<txn_id>.txt, .escpos and .png, and an issued "
-                 "code's QR coupon to DIR/<txn_id>-coupon.png and .svg (created if missing)")
+                 "code's QR coupon to DIR/coupons/<txn_id>.png and .svg (created if missing)")
       ->type_name("DIR");
   app.add_option("--printer", options.printer,
                  "Also send each receipt's ESC/POS bytes to a printer: a device such as "

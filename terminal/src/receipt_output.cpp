@@ -218,15 +218,19 @@ bool ReceiptOutput::write_files(const std::string& txn_id, const Sale& sale,
   }
   const std::filesystem::path& dir = *options_.receipts_dir;
   bool ok = true;
-  const auto write = [&](const std::string& name, const std::optional<std::string>& bytes) {
+  const auto write_in = [&](const std::filesystem::path& folder, const std::string& name,
+                            const std::optional<std::string>& bytes) {
     if (!bytes) {
       ok = false;  // render said why
       return;
     }
-    if (std::string problem = write_file_atomically(dir, name, *bytes); !problem.empty()) {
+    if (std::string problem = write_file_atomically(folder, name, *bytes); !problem.empty()) {
       console_.error(problem);
       ok = false;
     }
+  };
+  const auto write = [&](const std::string& name, const std::optional<std::string>& bytes) {
+    write_in(dir, name, bytes);
   };
   if (!sale.text.empty()) {
     write(*stem + ".txt", sale.text);
@@ -237,8 +241,17 @@ bool ReceiptOutput::write_files(const std::string& txn_id, const Sale& sale,
   write(*stem + ".escpos", escpos);
   write(*stem + ".png", render(txn_id, sale, "receipt", "png"));
   if (sale.has_coupon) {
-    write(*stem + "-coupon.png", render(txn_id, sale, "coupon", "png"));
-    write(*stem + "-coupon.svg", render(txn_id, sale, "coupon", "svg"));
+    // In a folder of their own: any suffix could also be a transaction id
+    // ("X-coupon"), a folder cannot.
+    const std::filesystem::path coupons = dir / "coupons";
+    std::error_code ec;
+    std::filesystem::create_directories(coupons, ec);
+    if (ec) {
+      console_.error("cannot create " + coupons.string() + ": " + ec.message());
+      return false;
+    }
+    write_in(coupons, *stem + ".png", render(txn_id, sale, "coupon", "png"));
+    write_in(coupons, *stem + ".svg", render(txn_id, sale, "coupon", "svg"));
   }
   return ok;
 }

@@ -7,7 +7,7 @@
 //   T.txt                 the text receipt (receipt.hpp), as on stdout
 //   T.escpos              the whole slip as ESC/POS bytes, as sent to a printer
 //   T.png                 a picture of that slip (preview)
-//   T-coupon.png, .svg    the QR coupon alone, when the sale issued a code
+//   coupons/T.png, .svg   the QR coupon alone, when the sale issued a code
 // Every file is written to a temporary name in the same folder, synced and
 // renamed, so a crash never leaves half a receipt under the real name.
 //

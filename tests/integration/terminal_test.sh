@@ -304,13 +304,16 @@ expect_qr() {
 # Every file of a sale that issued a code, and both QR codes.
 expect_receipt_files() {
   local dir=$1 txn=$2 link=$3 ext
-  for ext in .txt .escpos .png -coupon.png -coupon.svg; do
+  for ext in .txt .escpos .png; do
     [[ -s $dir/$txn$ext ]] || fail "no $txn$ext in $(basename "$dir")"
+  done
+  for ext in .png .svg; do
+    [[ -s $dir/coupons/$txn$ext ]] || fail "no coupons/$txn$ext in $(basename "$dir")"
   done
   [[ -n $link ]] || fail "no share_link for $txn"
   expect_qr "$dir/$txn.png" "$link"
-  expect_qr "$dir/$txn-coupon.png" "$link"
-  if [[ -s $dir/$txn-coupon.svg ]]; then expect_in "$dir/$txn-coupon.svg" "<svg" "$txn-coupon.svg"; fi
+  expect_qr "$dir/coupons/$txn.png" "$link"
+  expect_in "$dir/coupons/$txn.svg" "<svg" "coupons/$txn.svg"
   if compgen -G "$dir/.*partial*" >/dev/null; then fail "a temporary receipt file was left in $dir"; fi
 }
 
