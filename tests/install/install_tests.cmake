@@ -34,3 +34,13 @@ add_test(NAME install.sdk
     -DHOST_LINK_FLAGS=${REFPOS_INSTALL_HOST_LINK_FLAGS}
     -P ${CMAKE_CURRENT_LIST_DIR}/check_install.cmake)
 set_tests_properties(install.sdk PROPERTIES LABELS install TIMEOUT 300)
+
+# The .deb: cpack from this build tree, its contents and control fields.
+add_test(NAME install.deb
+  COMMAND ${CMAKE_COMMAND}
+    -DBUILD_DIR=${PROJECT_BINARY_DIR}
+    -DWORK_DIR=${CMAKE_CURRENT_BINARY_DIR}/deb-test
+    -DVERSION=$<TARGET_PROPERTY:refpos,VERSION>
+    -DSOVERSION=$<TARGET_PROPERTY:refpos,SOVERSION>
+    -P ${CMAKE_CURRENT_LIST_DIR}/check_deb.cmake)
+set_tests_properties(install.deb PROPERTIES LABELS install TIMEOUT 300)
