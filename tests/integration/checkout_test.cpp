@@ -68,6 +68,27 @@ TEST_CASE("a code issued to one customer gives the friend a discount and the ref
   CHECK(audit_store(f.dir.str(), "store-001").empty());
 }
 
+TEST_CASE("excluded categories and SKUs get no discount line, through the real plugin") {
+  TempDir dir;
+  auto config = default_config(dir.str());
+  config["rules"]["referee"]["excluded_categories"] = {"gift-cards"};
+  StoreHandle store(config);
+  auto issued = store.commit(cart("T-1", "alice", {5000}));
+  REQUIRE(issued.status == REFPOS_OK);
+  auto request = cart("T-2", "bob", {5000, 2500});
+  request["lines"][1]["category"] = "gift-cards";
+  request["code"] = issued.body["issued_code"]["normalized"];
+  auto preview = store.preview(request);
+  REQUIRE(preview.status == REFPOS_OK);
+  CHECK(preview.body["discount_minor"] == 1000);  // 20 % of 50.00, the gift card left out
+  REQUIRE(preview.body["discount_lines"].size() == 1);
+  CHECK(preview.body["discount_lines"][0]["line"] == 0);
+  request["lines"][0]["category"] = "gift-cards";
+  auto nothing = store.preview(request);
+  CHECK(nothing.status == REFPOS_E_CODE_REJECTED);
+  CHECK(nothing.body["code"]["reason"] == "nothing_eligible");
+}
+
 TEST_CASE("the receipt says what the friend gets and what the referrer gets") {
   Fixture f;
   auto r = f.store->commit(cart("T-1", "alice", {5000}));

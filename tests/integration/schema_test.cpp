@@ -335,6 +335,10 @@ TEST_CASE("schema: definitions shared between files are identical copies") {
   // config embeds the rule set schema.
   json rules = schema("rules");
   for (const char* key : {"$schema", "$id", "title"}) rules.erase(key);
+  // rules.schema.json carries its own copy of the identifier definition,
+  // which config.schema.json holds at the top.
+  CHECK(at(rules, "/$defs/id") == at(schema("config"), "/$defs/id"));
+  rules.erase("$defs");
   CHECK(at(schema("config"), "/$defs/rules") == rules);
   CHECK(at(schema("config"), "/properties/rules") == json{{"$ref", "#/$defs/rules"}});
 
@@ -1087,6 +1091,25 @@ TEST_CASE("schema: config.schema.json accepts what open() accepts") {
          c["code_keys"][0]["active"] = true;
        },
        true},
+      {"exclusions",
+       [](json& c) {
+         c["rules"]["referee"]["excluded_categories"] = {"gift-cards", "tobacco"};
+         c["rules"]["referee"]["excluded_skus"] = json::array();
+       },
+       true},
+      {"exclusions null",
+       [](json& c) {
+         c["rules"]["referee"]["excluded_categories"] = nullptr;
+         c["rules"]["referee"]["excluded_skus"] = nullptr;
+       },
+       true},
+      {"an excluded SKU not an identifier",
+       [](json& c) { c["rules"]["referee"]["excluded_skus"] = {42}; }, false},
+      {"501 excluded categories",
+       [](json& c) {
+         c["rules"]["referee"]["excluded_categories"] = std::vector<std::string>(501, "x");
+       },
+       false},
       {"every receipt member",
        [](json& c) {
          c["store_name"] = "Corner Shop";

@@ -65,19 +65,39 @@ RedemptionDecision evaluate_redemption(const RuleSet& rules, const Cart& cart,
   if (referee.new_customers_only && customer.purchases > 0) {
     return reject("not_new_customer", "Referral discounts are for new customers only.");
   }
-  if (cart.subtotal_minor < referee.min_spend_minor) {
+  // Only eligible lines count toward the minimum and carry the discount.
+  std::int64_t eligible_minor = 0;
+  std::vector<std::size_t> eligible_lines;
+  for (std::size_t i = 0; i < cart.lines.size(); ++i) {
+    const auto& line = cart.lines[i];
+    if (!referee.is_eligible(line.sku, line.category)) continue;
+    eligible_lines.push_back(i);
+    eligible_minor += line.total_minor;  // <= subtotal, which is range-checked
+  }
+  if (eligible_lines.empty()) {
+    return reject("nothing_eligible",
+                  "None of these items can take the referral discount (excluded by the program).");
+  }
+  if (eligible_minor < referee.min_spend_minor) {
+    const bool some_excluded = eligible_lines.size() < cart.lines.size();
     return reject("min_spend", "The referral discount needs a spend of at least " +
-                                   money_text(referee.min_spend_minor, cart.currency) + ".");
+                                   money_text(referee.min_spend_minor, cart.currency) +
+                                   (some_excluded ? " on eligible items." : "."));
   }
 
   RedemptionDecision d;
   d.accepted = true;
-  d.discount_minor = money::percent_of_half_up(cart.subtotal_minor, referee.percent_off_bp);
+  d.discount_minor = money::percent_of_half_up(eligible_minor, referee.percent_off_bp);
   if (referee.cap_minor > 0) d.discount_minor = std::min(d.discount_minor, referee.cap_minor);
+  // Allocated over the eligible lines only; excluded lines get exactly 0.
   std::vector<std::int64_t> weights;
-  weights.reserve(cart.lines.size());
-  for (const auto& line : cart.lines) weights.push_back(line.total_minor);
-  d.line_discounts_minor = money::allocate_largest_remainder(d.discount_minor, weights);
+  weights.reserve(eligible_lines.size());
+  for (const auto i : eligible_lines) weights.push_back(cart.lines[i].total_minor);
+  const auto shares = money::allocate_largest_remainder(d.discount_minor, weights);
+  d.line_discounts_minor.assign(cart.lines.size(), 0);
+  for (std::size_t k = 0; k < eligible_lines.size(); ++k) {
+    d.line_discounts_minor[eligible_lines[k]] = shares[k];
+  }
   assert(std::accumulate(d.line_discounts_minor.begin(), d.line_discounts_minor.end(),
                          std::int64_t{0}) == d.discount_minor);
   d.referrer_reward_minor = rules.referrer.store_credit_minor;

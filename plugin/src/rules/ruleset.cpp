@@ -10,6 +10,22 @@ using wire::FieldReader;
 using wire::Json;
 constexpr std::int64_t kMaxMinor = money::kMaxAmountMinor;
 
+// An optional list of identifiers, each checked like any identifier.
+void read_id_set(FieldReader& r, std::string_view key, std::set<std::string, std::less<>>& out) {
+  const Json* list = r.array(key, false, 0, kMaxExclusions);
+  if (list == nullptr) return;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const Json& item = (*list)[i];
+    if (!item.is_string() || !wire::is_clean_text(item.get_ref<const std::string&>(), wire::kMaxIdBytes)) {
+      r.fail(std::string(key) + "[" + std::to_string(i) + "]",
+             "must be an identifier (1 to 64 bytes, no control characters), got " +
+                 wire::describe_value(item));
+      return;
+    }
+    out.insert(item.get<std::string>());
+  }
+}
+
 Status read_referee(const Json& j, const std::string& path, RefereeReward& out) {
   FieldReader r(j, path);
   out.percent_off_bp =
@@ -17,6 +33,8 @@ Status read_referee(const Json& j, const std::string& path, RefereeReward& out) 
   out.cap_minor = r.optional_integer("cap_minor", 0, kMaxMinor).value_or(0);
   out.min_spend_minor = r.optional_integer("min_spend_minor", 0, kMaxMinor).value_or(0);
   out.new_customers_only = r.boolean("new_customers_only", true);
+  read_id_set(r, "excluded_categories", out.excluded_categories);
+  read_id_set(r, "excluded_skus", out.excluded_skus);
   return r.finish();
 }
 

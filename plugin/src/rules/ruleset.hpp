@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -15,12 +16,21 @@ namespace refpos::rules {
 
 inline constexpr std::int64_t kMaxValidDays = 3650;
 inline constexpr std::int64_t kMaxRedemptionsPerCode = 1'000'000;
+inline constexpr std::size_t kMaxExclusions = 500;  // per list
 
 struct RefereeReward {
   std::int32_t percent_off_bp = 0;      // basis points of the eligible spend
   std::int64_t cap_minor = 0;           // 0: no cap
   std::int64_t min_spend_minor = 0;     // subtotal needed to redeem
   bool new_customers_only = true;
+  // Lines the discount never applies to (gift cards, tobacco, items sold at
+  // cost): they count neither toward min_spend nor toward the discount.
+  std::set<std::string, std::less<>> excluded_categories;
+  std::set<std::string, std::less<>> excluded_skus;
+
+  [[nodiscard]] bool is_eligible(const std::string& sku, const std::string& category) const {
+    return excluded_skus.count(sku) == 0 && (category.empty() || excluded_categories.count(category) == 0);
+  }
 };
 
 struct ReferrerReward {

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <numeric>
+#include <random>
 
 #include "base/clock.hpp"
 #include "money/format.hpp"
@@ -19,7 +20,10 @@ RuleSet friends() {
   RuleSet r;
   r.version = 1;
   r.program = "friends";
-  r.referee = {2000, 5000, 2000, true};
+  r.referee.percent_off_bp = 2000;
+  r.referee.cap_minor = 5000;
+  r.referee.min_spend_minor = 2000;
+  r.referee.new_customers_only = true;
   r.referrer = {1000};
   r.code = {30, 5};
   r.issue = {true, 0};
@@ -166,4 +170,108 @@ TEST_CASE("rules: parsing refuses what is contradictory or out of range, naming 
   doc.erase("referrer");
   CHECK(field_of(doc) == "rules.referrer");
   CHECK(field_of(nlohmann::json::array()) == "rules");
+}
+
+TEST_CASE("rules: excluded categories and SKUs take no discount and do not count toward the minimum") {
+  auto rules = friends();
+  rules.referee.excluded_categories = {"gift-cards"};
+  rules.referee.excluded_skus = {"TOBACCO-1"};
+  auto cart = cart_of({3000, 5000, 2000});
+  cart.lines[0].category = "gift-cards";
+  cart.lines[2].sku = "TOBACCO-1";
+  const auto code = code_issued_at(kStartMs);
+
+  // 20 % of the one eligible line (50.00), not of the 100.00 subtotal.
+  auto d = evaluate_redemption(rules, cart, code, {}, {}, kStartMs);
+  REQUIRE(d.accepted);
+  CHECK(d.discount_minor == 1000);
+  CHECK(d.line_discounts_minor == std::vector<std::int64_t>{0, 1000, 0});
+
+  // The minimum is on eligible spend: 50.00 eligible < 60.00 needed.
+  rules.referee.min_spend_minor = 6000;
+  d = evaluate_redemption(rules, cart, code, {}, {}, kStartMs);
+  CHECK(d.reason == "min_spend");
+  CHECK(d.message == "The referral discount needs a spend of at least 60.00 USD on eligible items.");
+
+  // Nothing eligible: refused with its own reason.
+  rules.referee.min_spend_minor = 0;
+  cart.lines[1].category = "gift-cards";
+  d = evaluate_redemption(rules, cart, code, {}, {}, kStartMs);
+  CHECK_FALSE(d.accepted);
+  CHECK(d.reason == "nothing_eligible");
+
+  // A line without a category is judged by its SKU alone.
+  rules.referee.excluded_categories = {""};
+  CHECK(rules.referee.is_eligible("SKU", ""));
+}
+
+TEST_CASE("rules: over random carts and exclusions, excluded lines get 0 and the lines add up") {
+  std::mt19937_64 rng(20261123);
+  std::uniform_int_distribution<std::int64_t> price(0, 100'000);
+  std::uniform_int_distribution<int> lines(1, 12);
+  std::uniform_int_distribution<int> percent(0, 10'000);
+  std::bernoulli_distribution excluded(0.3);
+  const auto code = code_issued_at(kStartMs);
+  for (int round = 0; round < 5'000; ++round) {
+    auto rules = friends();
+    rules.referee.min_spend_minor = 0;
+    rules.referee.cap_minor = round % 3 == 0 ? 0 : price(rng);
+    rules.referee.percent_off_bp = percent(rng);
+    rules.referee.excluded_categories = {"excluded"};
+    Cart cart = cart_of({});
+    const int n = lines(rng);
+    std::int64_t eligible = 0;
+    for (int i = 0; i < n; ++i) {
+      const std::int64_t total = price(rng);
+      const bool out = excluded(rng);
+      cart.lines.push_back({"SKU-" + std::to_string(i), out ? "excluded" : "shoes", 1, total, total});
+      cart.subtotal_minor += total;
+      if (!out) eligible += total;
+    }
+    const auto d = evaluate_redemption(rules, cart, code, {}, {}, kStartMs);
+    CAPTURE(round);
+    if (!d.accepted) {
+      CHECK(d.reason == "nothing_eligible");
+      continue;
+    }
+    CHECK(d.discount_minor <= eligible);
+    REQUIRE(d.line_discounts_minor.size() == cart.lines.size());
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i < cart.lines.size(); ++i) {
+      const auto share = d.line_discounts_minor[i];
+      if (cart.lines[i].category == "excluded") CHECK(share == 0);
+      CHECK(share >= 0);
+      CHECK(share <= cart.lines[i].total_minor);
+      sum += share;
+    }
+    CHECK(sum == d.discount_minor);
+  }
+}
+
+TEST_CASE("rules: exclusion lists are lists of identifiers") {
+  nlohmann::json doc = {{"schema", "refpos.rules/1"},
+                        {"version", 1},
+                        {"program", "friends"},
+                        {"referee",
+                         {{"percent_off_bp", 2000},
+                          {"excluded_categories", {"gift-cards", "tobacco"}},
+                          {"excluded_skus", {"SKU-1"}}}},
+                        {"referrer", {{"store_credit_minor", 1000}}},
+                        {"code", {{"valid_days", 30}, {"max_redemptions", 1}}}};
+  auto parsed = parse_ruleset(doc, "rules");
+  REQUIRE(parsed.ok());
+  CHECK(parsed->referee.excluded_categories.count("tobacco") == 1);
+  CHECK_FALSE(parsed->referee.is_eligible("SKU-1", "shoes"));
+  CHECK(parsed->referee.is_eligible("SKU-2", "shoes"));
+
+  doc["referee"]["excluded_skus"] = {"ok", 7};
+  auto bad = parse_ruleset(doc, "rules");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().field == "rules.referee.excluded_skus[1]");
+  doc["referee"]["excluded_skus"] = {""};
+  CHECK(parse_ruleset(doc, "rules").error().field == "rules.referee.excluded_skus[0]");
+  doc["referee"]["excluded_skus"] = "SKU-1";
+  CHECK(parse_ruleset(doc, "rules").error().field == "rules.referee.excluded_skus");
+  doc["referee"]["excluded_skus"] = std::vector<std::string>(501, "x");
+  CHECK(parse_ruleset(doc, "rules").error().field == "rules.referee.excluded_skus");
 }
