@@ -1091,6 +1091,16 @@ TEST_CASE("schema: config.schema.json accepts what open() accepts") {
          c["code_keys"][0]["active"] = true;
        },
        true},
+      {"amount off instead of a percentage",
+       [](json& c) {
+         c["rules"]["referee"].erase("percent_off_bp");
+         c["rules"]["referee"]["amount_off_minor"] = 1000;
+       },
+       true},
+      {"both a percentage and an amount",
+       [](json& c) { c["rules"]["referee"]["amount_off_minor"] = 1000; }, false},
+      {"neither a percentage nor an amount",
+       [](json& c) { c["rules"]["referee"].erase("percent_off_bp"); }, false},
       {"exclusions",
        [](json& c) {
          c["rules"]["referee"]["excluded_categories"] = {"gift-cards", "tobacco"};

@@ -87,7 +87,9 @@ RedemptionDecision evaluate_redemption(const RuleSet& rules, const Cart& cart,
 
   RedemptionDecision d;
   d.accepted = true;
-  d.discount_minor = money::percent_of_half_up(eligible_minor, referee.percent_off_bp);
+  d.discount_minor = referee.amount_off_minor > 0
+                         ? std::min(referee.amount_off_minor, eligible_minor)
+                         : money::percent_of_half_up(eligible_minor, referee.percent_off_bp);
   if (referee.cap_minor > 0) d.discount_minor = std::min(d.discount_minor, referee.cap_minor);
   // Allocated over the eligible lines only; excluded lines get exactly 0.
   std::vector<std::int64_t> weights;
@@ -101,7 +103,10 @@ RedemptionDecision evaluate_redemption(const RuleSet& rules, const Cart& cart,
   assert(std::accumulate(d.line_discounts_minor.begin(), d.line_discounts_minor.end(),
                          std::int64_t{0}) == d.discount_minor);
   d.referrer_reward_minor = rules.referrer.store_credit_minor;
-  d.message = "Referral: " + percent_text(referee.percent_off_bp) + " off";
+  d.message = "Referral: " +
+              (referee.amount_off_minor > 0 ? money_text(referee.amount_off_minor, cart.currency)
+                                            : percent_text(referee.percent_off_bp)) +
+              " off";
   return d;
 }
 
@@ -112,8 +117,10 @@ bool should_issue_code(const RuleSet& rules, const Cart& cart, std::int64_t paid
 
 OfferText offer_text(const RuleSet& rules, const MoneyText& money) {
   OfferText text;
-  text.friend_gets = percent_text(rules.referee.percent_off_bp) + " off";
-  if (rules.referee.cap_minor > 0) text.friend_gets += " (up to " + money(rules.referee.cap_minor) + ")";
+  text.friend_gets = (rules.referee.amount_off_minor > 0 ? money(rules.referee.amount_off_minor)
+                                                        : percent_text(rules.referee.percent_off_bp)) +
+                     " off";
+  if (rules.referee.amount_off_minor == 0 && rules.referee.cap_minor > 0) text.friend_gets += " (up to " + money(rules.referee.cap_minor) + ")";
   if (rules.referrer.store_credit_minor > 0) text.referrer_gets = money(rules.referrer.store_credit_minor);
   return text;
 }

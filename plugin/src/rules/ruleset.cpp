@@ -28,8 +28,14 @@ void read_id_set(FieldReader& r, std::string_view key, std::set<std::string, std
 
 Status read_referee(const Json& j, const std::string& path, RefereeReward& out) {
   FieldReader r(j, path);
-  out.percent_off_bp =
-      static_cast<std::int32_t>(r.integer("percent_off_bp", 0, money::kBasisPointsWhole));
+  const auto percent = r.optional_integer("percent_off_bp", 0, money::kBasisPointsWhole);
+  const auto amount = r.optional_integer("amount_off_minor", 1, kMaxMinor);
+  if (!r.failed() && percent.has_value() == amount.has_value()) {
+    r.fail("percent_off_bp", "give exactly one of percent_off_bp (a percentage) and "
+                             "amount_off_minor (a fixed amount off)");
+  }
+  out.percent_off_bp = static_cast<std::int32_t>(percent.value_or(0));
+  out.amount_off_minor = amount.value_or(0);
   out.cap_minor = r.optional_integer("cap_minor", 0, kMaxMinor).value_or(0);
   out.min_spend_minor = r.optional_integer("min_spend_minor", 0, kMaxMinor).value_or(0);
   out.new_customers_only = r.boolean("new_customers_only", true);

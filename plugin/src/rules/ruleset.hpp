@@ -19,7 +19,10 @@ inline constexpr std::int64_t kMaxRedemptionsPerCode = 1'000'000;
 inline constexpr std::size_t kMaxExclusions = 500;  // per list
 
 struct RefereeReward {
+  // Exactly one of the two kinds: a percentage of the eligible spend, or a
+  // fixed amount off it (never more than the eligible spend).
   std::int32_t percent_off_bp = 0;      // basis points of the eligible spend
+  std::int64_t amount_off_minor = 0;    // used when > 0 (then percent_off_bp is 0)
   std::int64_t cap_minor = 0;           // 0: no cap
   std::int64_t min_spend_minor = 0;     // subtotal needed to redeem
   bool new_customers_only = true;

@@ -275,3 +275,52 @@ TEST_CASE("rules: exclusion lists are lists of identifiers") {
   doc["referee"]["excluded_skus"] = std::vector<std::string>(501, "x");
   CHECK(parse_ruleset(doc, "rules").error().field == "rules.referee.excluded_skus");
 }
+
+TEST_CASE("rules: a fixed amount off is allocated over eligible lines and never exceeds them") {
+  auto rules = friends();
+  rules.referee.percent_off_bp = 0;
+  rules.referee.amount_off_minor = 1000;
+  rules.referee.cap_minor = 0;
+  rules.referee.min_spend_minor = 0;
+  const auto code = code_issued_at(kStartMs);
+  auto d = evaluate_redemption(rules, cart_of({3000, 1000}), code, {}, {}, kStartMs);
+  REQUIRE(d.accepted);
+  CHECK(d.discount_minor == 1000);
+  CHECK(d.line_discounts_minor == std::vector<std::int64_t>{750, 250});
+  CHECK(d.message == "Referral: 10.00 USD off");
+  // A cart worth less than the amount: the discount is the cart, total 0.
+  d = evaluate_redemption(rules, cart_of({499, 1}), code, {}, {}, kStartMs);
+  REQUIRE(d.accepted);
+  CHECK(d.discount_minor == 500);
+  CHECK(d.line_discounts_minor == std::vector<std::int64_t>{499, 1});
+
+  const auto usd = *money::find_currency("USD");
+  const auto dollars = [&](std::int64_t minor) {
+    return money::format_money(minor, usd, *money::find_locale("en-US"));
+  };
+  rules.referee.cap_minor = 500;  // a cap says nothing more next to an amount
+  CHECK(offer_text(rules, dollars).friend_gets == "$10.00 off");
+  CHECK(referral_offer_message(rules, dollars) ==
+        "Give this to a friend: they get $10.00 off, you get $10.00");
+}
+
+TEST_CASE("rules: the referee gets exactly one of a percentage and an amount") {
+  nlohmann::json doc = {{"schema", "refpos.rules/1"},
+                        {"version", 1},
+                        {"program", "friends"},
+                        {"referee", {{"amount_off_minor", 1500}}},
+                        {"referrer", {{"store_credit_minor", 1000}}},
+                        {"code", {{"valid_days", 30}, {"max_redemptions", 1}}}};
+  auto parsed = parse_ruleset(doc, "rules");
+  REQUIRE(parsed.ok());
+  CHECK(parsed->referee.amount_off_minor == 1500);
+  CHECK(parsed->referee.percent_off_bp == 0);
+  doc["referee"]["percent_off_bp"] = 1000;
+  auto both = parse_ruleset(doc, "rules");
+  REQUIRE_FALSE(both.ok());
+  CHECK(both.error().message.find("exactly one of percent_off_bp") != std::string::npos);
+  doc["referee"] = nlohmann::json::object();
+  CHECK_FALSE(parse_ruleset(doc, "rules").ok());
+  doc["referee"] = {{"amount_off_minor", 0}};
+  CHECK(parse_ruleset(doc, "rules").error().field == "rules.referee.amount_off_minor");
+}
