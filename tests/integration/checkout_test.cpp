@@ -366,3 +366,45 @@ TEST_CASE("recognition-only programs: no credit, but the referral is still settl
   CHECK(f.balance("alice") == 0);
   CHECK(audit_store(f.dir.str(), "store-001").empty());
 }
+
+TEST_CASE("failed code attempts are limited per terminal, and the limit slides with the clock") {
+  TempDir dir;
+  auto config = default_config(dir.str());
+  config["rules"]["limits"] = {{"failed_code_attempts", 3}, {"window_minutes", 10}};
+  StoreHandle store(config);
+  auto issued = store.commit(cart("T-1", "alice", {5000}));
+  REQUIRE(issued.status == REFPOS_OK);
+  const std::string good = issued.body["issued_code"]["normalized"].get<std::string>();
+
+  auto attempt = [&](const std::string& code, const std::string& terminal, std::int64_t at_ms) {
+    json request = cart("", "bob", {5000});
+    request["terminal_id"] = terminal;
+    request["code"] = code;
+    request["clock_ms"] = at_ms;
+    return store.preview(request);
+  };
+  // A customer who does not qualify is not guessing: not counted.
+  json small = cart("", "bob", {100});
+  small["code"] = good;
+  for (int i = 0; i < 5; ++i) CHECK(store.preview(small).body["code"]["reason"] == "min_spend");
+
+  const std::string forged = good.substr(0, 15) + (good.back() == 'A' ? "B" : "A");
+  for (int i = 0; i < 3; ++i) {
+    CHECK(attempt(forged, "till-1", kStartMs + i).status == REFPOS_E_CODE_REJECTED);
+  }
+  auto blocked = attempt(good, "till-1", kStartMs + 1000);  // even a good code
+  CHECK(blocked.status == REFPOS_E_RATE_LIMITED);
+  CHECK(blocked.body["error"]["code"] == "RATE_LIMITED");
+  CHECK(blocked.message.find("till-1") != std::string::npos);
+  CHECK(blocked.message.find("10 more minutes") != std::string::npos);
+  // The commit is refused too, and records nothing.
+  const auto before = snapshot_of(dir.str());
+  json commit = cart("T-2", "bob", {5000});
+  commit["code"] = good;
+  commit["clock_ms"] = kStartMs + 2000;
+  CHECK(store.commit(commit).status == REFPOS_E_RATE_LIMITED);
+  CHECK(snapshot_of(dir.str()) == before);
+  // Another terminal is not affected; the window slides.
+  CHECK(attempt(good, "till-2", kStartMs + 3000).status == REFPOS_OK);
+  CHECK(attempt(good, "till-1", kStartMs + 10 * 60'000).status == REFPOS_OK);
+}

@@ -1101,6 +1101,16 @@ TEST_CASE("schema: config.schema.json accepts what open() accepts") {
        [](json& c) { c["rules"]["referee"]["amount_off_minor"] = 1000; }, false},
       {"neither a percentage nor an amount",
        [](json& c) { c["rules"]["referee"].erase("percent_off_bp"); }, false},
+      {"limits",
+       [](json& c) {
+         c["rules"]["limits"] = {{"failed_code_attempts", 5}, {"window_minutes", 15}};
+       },
+       true},
+      {"limits null", [](json& c) { c["rules"]["limits"] = nullptr; }, true},
+      {"1001 failed attempts",
+       [](json& c) { c["rules"]["limits"] = {{"failed_code_attempts", 1001}}; }, false},
+      {"a window of 0 minutes",
+       [](json& c) { c["rules"]["limits"] = {{"window_minutes", 0}}; }, false},
       {"exclusions",
        [](json& c) {
          c["rules"]["referee"]["excluded_categories"] = {"gift-cards", "tobacco"};

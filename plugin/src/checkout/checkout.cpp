@@ -1,5 +1,6 @@
 #include "checkout/checkout.hpp"
 
+#include <algorithm>
 #include <cassert>
 
 #include "codes/code.hpp"
@@ -122,6 +123,35 @@ struct Checkout::Impl {
   }
 
   // Format, check symbol, key, MAC, then the rules: the first failure wins.
+  // Rejections that say something about the code itself (someone may be
+  // guessing), as opposed to this customer or cart not qualifying.
+  static bool counts_as_failed_attempt(const std::string& reason) {
+    static constexpr std::string_view kGuessing[] = {
+        "malformed", "mistyped", "unknown_key", "not_authentic",
+        "expired",   "not_yet_valid", "revoked", "used_up"};
+    return std::find(std::begin(kGuessing), std::end(kGuessing), reason) != std::end(kGuessing);
+  }
+
+  // check_code behind the terminal's brake on failed attempts.
+  static Result<CodeCheck> check_code_limited(Checkout& c, const CheckoutRequest& req,
+                                              std::int64_t now) {
+    const std::string& terminal = req.cart.terminal_id;
+    if (const auto until = c.attempts_.blocked_until(terminal, now)) {
+      const std::int64_t minutes = (*until - now + 59'999) / 60'000;
+      return make_error(ErrorKind::rate_limited, "code",
+                        "Too many codes that could not be used on terminal \"" + terminal +
+                            "\": codes are refused there for " + std::to_string(minutes) +
+                            " more minute" + (minutes == 1 ? "" : "s") + ".",
+                        "rate_limited");
+    }
+    auto check = check_code(c, req, now);
+    if (!check && check.error().kind == ErrorKind::code_rejected &&
+        counts_as_failed_attempt(check.error().reason)) {
+      c.attempts_.record_failure(terminal, now);
+    }
+    return check;
+  }
+
   static Result<CodeCheck> check_code(Checkout& c, const CheckoutRequest& req, std::int64_t now) {
     auto normalized = codes::normalize(*req.code);
     if (!normalized) return normalized.error();
@@ -380,7 +410,11 @@ struct Checkout::Impl {
 
 Checkout::Checkout(wire::StoreConfig config, std::unique_ptr<store::Store> store,
                    std::unique_ptr<Clock> clock)
-    : config_(std::move(config)), store_(std::move(store)), clock_(std::move(clock)) {}
+    : config_(std::move(config)),
+      store_(std::move(store)),
+      clock_(std::move(clock)),
+      attempts_(config_.rules.limits.failed_code_attempts,
+                config_.rules.limits.window_minutes * 60'000) {}
 
 Result<std::unique_ptr<Checkout>> Checkout::open(wire::StoreConfig config) {
   std::unique_ptr<Clock> clock;
@@ -413,7 +447,7 @@ Answer Checkout::preview(std::string_view request) {
   }
   auto snapshot = store::ReadTransaction::begin(store_->db());
   if (!snapshot) return fail(snapshot.error());
-  auto check = Impl::check_code(*this, *req, clock_->now_ms());
+  auto check = Impl::check_code_limited(*this, *req, clock_->now_ms());
   if (!check) {
     if (check.error().kind != ErrorKind::code_rejected) return fail(check.error());
     const auto normalized = codes::normalize(*req->code);
@@ -447,7 +481,7 @@ Answer Checkout::commit(std::string_view request) {
   const std::int64_t now = clock_->now_ms();
   std::optional<CodeCheck> code;
   if (req->code) {
-    auto check = Impl::check_code(*this, *req, now);
+    auto check = Impl::check_code_limited(*this, *req, now);
     if (!check) return fail(check.error());
     code = std::move(*check);
   }

@@ -19,6 +19,7 @@
 
 #include "base/clock.hpp"
 #include "base/result.hpp"
+#include "checkout/attempt_limiter.hpp"
 #include "store/store.hpp"
 #include "wire/config.hpp"
 
@@ -61,6 +62,7 @@ class Checkout {
   wire::StoreConfig config_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Clock> clock_;
+  AttemptLimiter attempts_;
 };
 
 }  // namespace refpos::checkout

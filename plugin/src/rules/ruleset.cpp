@@ -64,6 +64,13 @@ Status read_issue(const Json& j, const std::string& path, IssuePolicy& out) {
   return r.finish();
 }
 
+Status read_limits(const Json& j, const std::string& path, Limits& out) {
+  FieldReader r(j, path);
+  out.failed_code_attempts = r.optional_integer("failed_code_attempts", 0, 1000).value_or(0);
+  out.window_minutes = r.optional_integer("window_minutes", 1, 24 * 60).value_or(15);
+  return r.finish();
+}
+
 }  // namespace
 
 Result<RuleSet> parse_ruleset(const Json& doc, const std::string& path) {
@@ -83,6 +90,7 @@ Result<RuleSet> parse_ruleset(const Json& doc, const std::string& path) {
   const Json* referrer = r.object("referrer", true);
   const Json* code = r.object("code", true);
   const Json* issue = r.object("issue", false);
+  const Json* limits = r.object("limits", false);
   if (auto st = r.finish(); !st) return st.error();
 
   const auto sub = [&](std::string_view k) { return r.path_of(k); };
@@ -91,6 +99,9 @@ Result<RuleSet> parse_ruleset(const Json& doc, const std::string& path) {
   if (auto st = read_code(*code, sub("code"), rules.code); !st) return st.error();
   if (issue != nullptr) {
     if (auto st = read_issue(*issue, sub("issue"), rules.issue); !st) return st.error();
+  }
+  if (limits != nullptr) {
+    if (auto st = read_limits(*limits, sub("limits"), rules.limits); !st) return st.error();
   }
   return rules;
 }

@@ -50,6 +50,12 @@ struct IssuePolicy {
   std::int64_t min_spend_minor = 0;     // total paid needed to be issued one
 };
 
+// Brakes on guessing codes at a till.
+struct Limits {
+  std::int64_t failed_code_attempts = 0;  // per terminal in the window; 0: no limit
+  std::int64_t window_minutes = 15;
+};
+
 struct RuleSet {
   std::int64_t version = 0;             // >= 1
   std::string program;
@@ -57,6 +63,7 @@ struct RuleSet {
   ReferrerReward referrer;
   CodePolicy code;
   IssuePolicy issue;
+  Limits limits;
 };
 
 // Parses a rule set; `path` prefixes field names in errors ("rules").
