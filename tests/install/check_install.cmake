@@ -114,6 +114,8 @@ foreach(host host_pkgconfig host_find_package)
   set(source "${WORK_DIR}/${host}/src")
   set(build "${WORK_DIR}/${host}/build")
   file(COPY "${SOURCE_DIR}/tests/install/${host}/" DESTINATION "${source}")
+  # One host program, found two ways (host_pkgconfig/, host_find_package/).
+  file(COPY "${SOURCE_DIR}/tests/install/host.c" DESTINATION "${source}")
   run("${host}: configure"
       ${CMAKE_COMMAND} -E env "PKG_CONFIG_PATH=${lib}/pkgconfig"
       ${CMAKE_COMMAND} -S "${source}" -B "${build}" ${configure_args}

@@ -1,5 +1,6 @@
 /*
- * host.c: a POS host that links librefpos.so (found with find_package) and
+ * host.c: a POS host that links librefpos.so (found with pkg-config by
+ * host_pkgconfig/, with find_package by host_find_package/) and
  * calls refpos_get_api() directly, as a vendor's build would after
  * installing the SDK. tests/install/check_install.cmake builds it against an
  * installed prefix, outside the source tree, and runs it.
