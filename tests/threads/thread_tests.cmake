@@ -4,9 +4,11 @@
 # this test and runs it under ThreadSanitizer (ctest --preset tsan).
 add_executable(refpos_threads_test
   ${CMAKE_CURRENT_SOURCE_DIR}/threads/threads_test.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/integration/plugin.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/support/temp_dir.cpp)
 target_include_directories(refpos_threads_test PRIVATE
-  ${PROJECT_SOURCE_DIR}/sdk/include ${CMAKE_CURRENT_SOURCE_DIR}/support)
+  ${PROJECT_SOURCE_DIR}/sdk/include ${CMAKE_CURRENT_SOURCE_DIR}/support
+  ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 target_link_libraries(refpos_threads_test PRIVATE
   nlohmann_json::nlohmann_json SQLite::SQLite3 ${CMAKE_DL_LIBS} Threads::Threads refpos_warnings)
 target_compile_definitions(refpos_threads_test PRIVATE

@@ -37,6 +37,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "plugin.hpp"
 #include "refpos/refpos.h"
 #include "temp_dir.hpp"
 
@@ -49,7 +50,7 @@ constexpr int kRounds = 6;
 // Fewer than the kThreads * kRounds redemptions the threads try.
 constexpr int kMaxRedemptions = 20;
 constexpr std::int64_t kReferrerRewardMinor = 1000;
-constexpr std::int64_t kStartMs = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+using refpos::test::kStartMs;  // the default config's fixed clock
 
 // Failed checks from any thread; main prints them.
 std::mutex g_failures_mutex;
@@ -96,25 +97,14 @@ const Plugin& plugin() {
 }
 const refpos_api& api() { return *plugin().api; }
 
+// The integration tests' store (tests/integration/plugin.cpp), with a code
+// that allows fewer redemptions than the threads try.
 json config_for(const std::string& data_dir, const std::string& store_id) {
-  return {{"store_id", store_id},
-          {"data_dir", data_dir},
-          {"currency", "USD"},
-          {"code_keys",
-           {{{"id", 1}, {"secret_hex", "000102030405060708090a0b0c0d0e0f"}, {"active", true}}}},
-          {"rules",
-           {{"schema", "refpos.rules/1"},
-            {"version", 1},
-            {"program", "friends"},
-            {"referee",
-             {{"percent_off_bp", 2000},
-              {"cap_minor", 5000},
-              {"min_spend_minor", 2000},
-              {"new_customers_only", true}}},
-            {"referrer", {{"store_credit_minor", kReferrerRewardMinor}}},
-            {"code", {{"valid_days", 30}, {"max_redemptions", kMaxRedemptions}}},
-            {"issue", {{"on_commit", true}, {"min_spend_minor", 0}}}}},
-          {"clock", {{"fixed_ms", kStartMs}}}};
+  json config = refpos::test::default_config(data_dir);
+  config["store_id"] = store_id;
+  config["rules"]["code"]["max_redemptions"] = kMaxRedemptions;
+  config["rules"]["referrer"]["store_credit_minor"] = kReferrerRewardMinor;
+  return config;
 }
 
 // The result of one open: the handle (or NULL) and the status and message.
