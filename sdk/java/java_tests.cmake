@@ -53,24 +53,11 @@ set(REFPOS_JAVA_CLASSPATH "${REFPOS_JAVA_CLASSES}:${REFPOS_JNA_JAR}")
 # Environment for a JVM that loads the sanitized plugin.
 set(REFPOS_JAVA_ENV "")
 if(REFPOS_SANITIZE)
-  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
-    set(_refpos_asan_names libclang_rt.asan-${CMAKE_SYSTEM_PROCESSOR}.so)
-  else()  # GCC: ASan and UBSan are separate shared runtimes
-    set(_refpos_asan_names libasan.so libubsan.so)
+  refpos_sanitizer_preload(_refpos_preload)
+  if(NOT _refpos_preload)
+    message(WARNING "the Java host tests are skipped in this build")
+    return()
   endif()
-  set(_refpos_preload "")
-  foreach(_name IN LISTS _refpos_asan_names)
-    execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=${_name}
-                    OUTPUT_VARIABLE _path OUTPUT_STRIP_TRAILING_WHITESPACE)
-    # -print-file-name echoes the bare name back when it finds nothing.
-    if(NOT IS_ABSOLUTE "${_path}" OR NOT EXISTS "${_path}")
-      message(WARNING "${CMAKE_CXX_COMPILER} has no shared sanitizer runtime "
-                      "${_name}: the Java host tests are skipped in this build")
-      return()
-    endif()
-    list(APPEND _refpos_preload ${_path})
-  endforeach()
-  list(JOIN _refpos_preload ":" _refpos_preload)
   # detect_leaks=0: LeakSanitizer would report the JVM's own allocations (and
   #   dies under the JVM's threads); leaks in the plugin are the C++ tests' job.
   # handle_segv=0, allow_user_segv_handler=1, use_sigaltstack=0: the JVM

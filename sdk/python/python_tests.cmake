@@ -44,17 +44,7 @@ set(_refpos_python_env
   "PYTHONDONTWRITEBYTECODE=1")  # keep __pycache__ out of the source tree
 
 if(REFPOS_SANITIZE)
-  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
-    set(_refpos_asan_name libclang_rt.asan-${CMAKE_SYSTEM_PROCESSOR}.so)
-  else()
-    set(_refpos_asan_name libasan.so)  # GCC: its UBSan runtime is a DT_NEEDED of the .so
-  endif()
-  execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=${_refpos_asan_name}
-                  OUTPUT_VARIABLE _refpos_asan_runtime OUTPUT_STRIP_TRAILING_WHITESPACE)
-  if(NOT IS_ABSOLUTE "${_refpos_asan_runtime}" OR NOT EXISTS "${_refpos_asan_runtime}")
-    message(WARNING "${CMAKE_CXX_COMPILER} does not know ${_refpos_asan_name}; "
-                    "python.sdk cannot load the sanitized plugin")
-  endif()
+  refpos_sanitizer_preload(_refpos_asan_runtime)
   list(APPEND _refpos_python_env
     "LD_PRELOAD=${_refpos_asan_runtime}"
     "ASAN_OPTIONS=detect_leaks=0:abort_on_error=0"
