@@ -66,7 +66,7 @@ class Db {
 };
 
 struct Fold {
-  std::map<std::string, std::int64_t> wallets;
+  std::map<std::string, std::int64_t> wallets;  // "customer/unit" -> balance
   std::set<std::string> codes, revoked, txns, customers;
   std::map<std::string, std::string> redemptions;  // txn -> code (not reversed)
 };
@@ -92,14 +92,27 @@ std::string check_chain(Db& db, const std::string& store_id, Fold& fold) {
     if (Bytes(r[7].begin(), r[7].end()) != prev) return at + "hash does not match content";
     const auto body = json::parse(r[5]);
     const auto& type = r[2];
-    if (type == "reward_accrued") fold.wallets[body["customer_id"]] += body["amount_minor"].get<std::int64_t>();
-    if (type == "reward_reversed") fold.wallets[body["customer_id"]] -= body["amount_minor"].get<std::int64_t>();
+    // Wallet movements: rewards (amount_minor before the ledger had units),
+    // their reversals, balances spent and restored by refunds.
+    const auto wallet = [&](std::int64_t sign) {
+      const std::string unit = body["kind"];
+      if (unit == "recognition") return;
+      const auto amount = body.contains("amount") ? body["amount"].get<std::int64_t>()
+                                                  : body["amount_minor"].get<std::int64_t>();
+      fold.wallets[body["customer_id"].get<std::string>() + "/" + unit] += sign * amount;
+    };
+    if (type == "reward_accrued") wallet(1);
+    if (type == "reward_reversed") wallet(-1);
+    if (type == "balance_spent") wallet(-1);
+    if (type == "balance_restored") wallet(1);
     if (type == "code_issued") fold.codes.insert(body["code"].get<std::string>());
     if (type == "code_revoked") fold.revoked.insert(body["code"].get<std::string>());
     if (type == "txn_committed") fold.txns.insert(body["txn_id"].get<std::string>());
     if (type == "customer_registered") fold.customers.insert(body["customer_id"].get<std::string>());
     if (type == "code_redeemed") fold.redemptions[body["txn_id"]] = body["code"];
-    if (type == "txn_reversed") fold.redemptions.erase(body["txn_id"].get<std::string>());
+    if (type == "txn_reversed" && body.value("complete", true)) {
+      fold.redemptions.erase(body["txn_id"].get<std::string>());
+    }
     ++expected;
   }
   return "";
@@ -107,7 +120,8 @@ std::string check_chain(Db& db, const std::string& store_id, Fold& fold) {
 
 std::string compare_state(Db& db, const Fold& fold) {
   std::map<std::string, std::int64_t> wallets;
-  for (const auto& r : db.rows("SELECT customer_id, balance_minor FROM wallets")) {
+  for (const auto& r : db.rows("SELECT customer_id || '/' || unit, sum(amount) FROM wallet_entries"
+                               " GROUP BY customer_id, unit")) {
     if (std::stoll(r[1]) != 0) wallets[r[0]] = std::stoll(r[1]);
   }
   std::map<std::string, std::int64_t> folded;

@@ -119,7 +119,7 @@ StoreSnapshot snapshot_of(const std::string& data_dir) {
                                "SELECT 'last', coalesce(max(seq), 0) FROM events", true);
   s.events = counts["n"].get<std::int64_t>();
   s.last_seq = counts["last"].get<std::int64_t>();
-  s.wallets = query_json(db, "SELECT customer_id, balance_minor FROM wallets ORDER BY 1", true);
+  s.wallets = query_json(db, "SELECT customer_id || '/' || unit, sum(amount) FROM wallet_entries GROUP BY customer_id, unit ORDER BY 1", true);
   s.codes = query_json(db, "SELECT code FROM codes ORDER BY 1", false);
   sqlite3_close(db);
   return s;

@@ -65,7 +65,7 @@ json cart(const std::string& txn_id, const std::string& customer,
 struct StoreSnapshot {
   std::int64_t events = 0;
   std::int64_t last_seq = 0;
-  json wallets;  // {"customer": balance}
+  json wallets;  // {"customer/unit": balance}
   json codes;    // ["code", ...]
   bool operator==(const StoreSnapshot&) const = default;
 };

@@ -225,6 +225,33 @@ refpos_status render(refpos_store* s, const char* r, size_t n, char** out,
   return call(s, r, n, out, [](auto& c, std::string_view t) { return c.render(t); }, out_len);
 }
 
+refpos_status call_operation(refpos_store* s, const char* operation, const char* r, size_t n,
+                             char** a) noexcept {
+  using Op = refpos::checkout::Answer (refpos::checkout::Checkout::*)(std::string_view);
+  static constexpr std::pair<std::string_view, Op> kOperations[] = {
+      {"ask_outcome", &refpos::checkout::Checkout::ask_outcome},
+      {"lead", &refpos::checkout::Checkout::lead},
+      {"forget", &refpos::checkout::Checkout::forget},
+      {"install_rules", &refpos::checkout::Checkout::install_rules},
+  };
+  Op op = nullptr;
+  if (operation != nullptr) {
+    const std::string_view name(operation, strnlen(operation, 32));
+    for (const auto& [known, member] : kOperations) {
+      if (known == name) op = member;
+    }
+  }
+  if (op == nullptr) {
+    return call(s, r, n, a, [](auto&, std::string_view) {
+      auto e = refpos::make_error(ErrorKind::bad_request, "operation",
+                          "must be one of \"ask_outcome\", \"lead\", \"forget\", \"install_rules\"");
+      auto doc = refpos::wire::error_document(e).dump();
+      return refpos::checkout::Answer{std::move(e), std::move(doc)};
+    });
+  }
+  return call(s, r, n, a, [op](auto& c, std::string_view t) { return (c.*op)(t); });
+}
+
 void free_buffer(char* buffer) noexcept { std::free(buffer); }
 
 // Status numbers are part of the ABI: the core's mapping must match them.
@@ -250,6 +277,8 @@ const refpos_api kApi = {
     .free_buffer = free_buffer,
     // 1.1
     .render = render,
+    // 1.2
+    .call = call_operation,
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,11 @@ struct CartLine {
   std::int64_t quantity = 0;          // 1..kMaxQuantityPerLine
   std::int64_t unit_price_minor = 0;  // 0..kMaxAmountMinor
   std::int64_t total_minor = 0;       // quantity * unit price, range-checked
+  std::int64_t host_discount_minor = 0;  // the host's own discounts on the line, 0..total
+  std::int32_t tax_rate_bp = 0;       // 0..10000
 };
+
+enum class TaxPricing { none, exclusive, inclusive };
 
 struct Cart {
   std::string terminal_id;
@@ -29,6 +34,17 @@ struct Cart {
   money::Currency currency;
   std::vector<CartLine> lines;            // 1..kMaxLinesPerCart
   std::int64_t subtotal_minor = 0;        // sum of line totals, range-checked
+  std::int64_t host_discount_minor = 0;   // sum of the lines' host discounts
+  TaxPricing tax = TaxPricing::none;
+  // Hashes the host computed (hex SHA-256 of a normalised phone or e-mail,
+  // of a payment token): never the data itself. Used against self-referral.
+  std::set<std::string, std::less<>> identity_hashes;
+  // Other loyalty ids presented in this basket (a second card scanned).
+  std::set<std::string, std::less<>> linked_customer_ids;
+
+  [[nodiscard]] std::int64_t line_net_minor(std::size_t i) const {
+    return lines[i].total_minor - lines[i].host_discount_minor;
+  }
 };
 
 }  // namespace refpos

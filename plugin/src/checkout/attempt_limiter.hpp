@@ -25,6 +25,11 @@ class AttemptLimiter {
       : max_failures_(max_failures), window_ms_(window_ms) {}
 
   [[nodiscard]] bool enabled() const { return max_failures_ > 0; }
+  // New limits from a new rule set; the attempts counted so far stay.
+  void reconfigure(std::int64_t max_failures, std::int64_t window_ms) {
+    max_failures_ = max_failures;
+    window_ms_ = window_ms;
+  }
 
   // When the terminal may try again, if it is blocked at `now_ms`.
   [[nodiscard]] std::optional<std::int64_t> blocked_until(const std::string& terminal,

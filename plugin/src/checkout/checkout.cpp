@@ -4,7 +4,9 @@
 #include <cassert>
 
 #include "codes/code.hpp"
+#include "money/tax.hpp"
 #include "receipt/printout.hpp"
+#include "store/pii.hpp"
 #include "receipt/receipt_text.hpp"
 #include "rules/evaluate.hpp"
 #include "wire/answers.hpp"
@@ -86,15 +88,170 @@ std::optional<Answer> replay_of(const Result<std::optional<store::SavedAnswer>>&
                          "\"" + id + "\" was already used for a different request"));
 }
 
-json totals(const Cart& cart, const rules::RedemptionDecision* decision) {
-  const std::int64_t discount = decision != nullptr ? decision->discount_minor : 0;
-  return {{"currency", cart.currency.code},
-          {"subtotal_minor", cart.subtotal_minor},
-          {"discount_minor", discount},
-          {"total_minor", cart.subtotal_minor - discount},
-          {"discount_lines", decision != nullptr
-                                 ? wire::discount_lines(decision->line_discounts_minor, "referral")
-                                 : json::array()}};
+// Every discount refpos gives on a cart: the referral's, then balances the
+// customer spends, each allocated to lines so that lines add up exactly.
+struct Pricing {
+  std::vector<std::int64_t> referral;      // per line
+  std::string referral_kind = "referral";
+  std::vector<std::int64_t> store_credit;  // per line
+  std::vector<std::int64_t> points;        // per line (value of the points)
+  std::int64_t referral_minor = 0;
+  std::int64_t store_credit_minor = 0;
+  std::int64_t points_minor = 0;
+  std::int64_t points_spent = 0;
+
+  [[nodiscard]] std::int64_t discount_minor() const {
+    return referral_minor + store_credit_minor + points_minor;
+  }
+  [[nodiscard]] std::int64_t line_discount(std::size_t i) const {
+    return referral[i] + store_credit[i] + points[i];
+  }
+};
+
+// What is left to pay on each line after the host's and the referral's
+// discounts: the weights balances are spread over.
+std::vector<std::int64_t> left_to_pay(const Cart& cart, const Pricing& p) {
+  std::vector<std::int64_t> left(cart.lines.size());
+  for (std::size_t i = 0; i < left.size(); ++i) {
+    left[i] = cart.line_net_minor(i) - p.line_discount(i);
+  }
+  return left;
+}
+
+std::int64_t sum(const std::vector<std::int64_t>& v) {
+  std::int64_t total = 0;
+  for (const auto x : v) total += x;
+  return total;
+}
+
+// Prices the cart: the referral decision (if any), then the balances the
+// customer asked to spend, checked against what they can spend now.
+Result<Pricing> price(const wire::StoreConfig& config, store::Store& store, const Cart& cart,
+                      const rules::RedemptionDecision* decision, const wire::Spend& spend,
+                      std::int64_t now) {
+  Pricing p;
+  const auto n = cart.lines.size();
+  p.referral.assign(n, 0);
+  p.store_credit.assign(n, 0);
+  p.points.assign(n, 0);
+  if (decision != nullptr) {
+    p.referral = decision->line_discounts_minor;
+    p.referral_minor = decision->discount_minor;
+    p.referral_kind = decision->discount_kind;
+  }
+  if (spend.store_credit_minor == 0 && spend.points == 0) return p;
+  const auto& customer = *cart.customer_id;  // the request parser requires one
+  std::int64_t left = sum(left_to_pay(cart, p));
+  if (spend.store_credit_minor > 0) {
+    auto balance = store.balance(customer, "store_credit", now);
+    if (!balance) return balance.error();
+    if (spend.store_credit_minor > balance->spendable) {
+      return make_error(ErrorKind::bad_request, "spend.store_credit_minor",
+                        "asks for " + wire::money_text(config, spend.store_credit_minor) +
+                            " but the customer can spend " +
+                            wire::money_text(config, std::max<std::int64_t>(balance->spendable, 0)) +
+                            " now", "insufficient_balance");
+    }
+    if (spend.store_credit_minor > left) {
+      return make_error(ErrorKind::bad_request, "spend.store_credit_minor",
+                        "is more than is left to pay (" + wire::money_text(config, left) + ")",
+                        "more_than_total");
+    }
+    p.store_credit = money::allocate_largest_remainder(spend.store_credit_minor, left_to_pay(cart, p));
+    p.store_credit_minor = spend.store_credit_minor;
+    left -= spend.store_credit_minor;
+  }
+  if (spend.points > 0) {
+    if (config.rules.point_value_minor == 0) {
+      return make_error(ErrorKind::bad_request, "spend.points",
+                        "points cannot be spent at this store (rules.point_value_minor is 0)");
+    }
+    auto balance = store.balance(customer, "points", now);
+    if (!balance) return balance.error();
+    if (spend.points > balance->spendable) {
+      return make_error(ErrorKind::bad_request, "spend.points",
+                        "asks for " + std::to_string(spend.points) +
+                            " points but the customer can spend " +
+                            std::to_string(std::max<std::int64_t>(balance->spendable, 0)) + " now",
+                        "insufficient_balance");
+    }
+    const std::int64_t value = spend.points * config.rules.point_value_minor;  // <= 10^15
+    if (value > left) {
+      return make_error(ErrorKind::bad_request, "spend.points",
+                        "are worth more than is left to pay (" + wire::money_text(config, left) + ")",
+                        "more_than_total");
+    }
+    p.points = money::allocate_largest_remainder(value, left_to_pay(cart, p));
+    p.points_minor = value;
+    p.points_spent = spend.points;
+  }
+  return p;
+}
+
+json totals(const Cart& cart, const Pricing& p) {
+  auto lines = wire::discount_lines(p.referral, p.referral_kind);
+  for (auto& l : wire::discount_lines(p.store_credit, "store_credit")) lines.push_back(std::move(l));
+  for (auto& l : wire::discount_lines(p.points, "points")) lines.push_back(std::move(l));
+  json out = {{"currency", cart.currency.code},
+              {"subtotal_minor", cart.subtotal_minor},
+              {"host_discount_minor", cart.host_discount_minor},
+              {"discount_minor", p.discount_minor()},
+              {"discount_lines", std::move(lines)}};
+  const std::int64_t net = cart.subtotal_minor - cart.host_discount_minor - p.discount_minor();
+  if (cart.tax == TaxPricing::none) {
+    out["tax_minor"] = 0;
+    out["total_minor"] = net;
+    return out;
+  }
+  // Tax on what each line really costs, per line, so the lines add up.
+  std::vector<money::TaxLineIn> in;
+  in.reserve(cart.lines.size());
+  for (std::size_t i = 0; i < cart.lines.size(); ++i) {
+    in.push_back({cart.lines[i].total_minor, cart.lines[i].host_discount_minor + p.line_discount(i),
+                  cart.lines[i].tax_rate_bp});
+  }
+  const auto tax = money::compute_tax(
+      in, cart.tax == TaxPricing::inclusive ? money::TaxMode::inclusive : money::TaxMode::exclusive);
+  auto per_line = json::array();
+  for (std::size_t i = 0; i < tax.lines.size(); ++i) {
+    per_line.push_back({{"line", i},
+                        {"net_minor", tax.lines[i].net_minor},
+                        {"taxable_minor", tax.lines[i].taxable_minor},
+                        {"tax_minor", tax.lines[i].tax_minor},
+                        {"gross_minor", tax.lines[i].gross_minor}});
+  }
+  auto by_rate = json::array();
+  for (std::size_t k = 0; k < tax.tax_by_rate.size(); ++k) {
+    by_rate.push_back({{"rate_bp", tax.tax_by_rate[k].first},
+                       {"taxable_minor", tax.taxable_by_rate[k].second},
+                       {"tax_minor", tax.tax_by_rate[k].second}});
+  }
+  out["tax"] = cart.tax == TaxPricing::inclusive ? "inclusive" : "exclusive";
+  out["tax_minor"] = tax.tax_minor;
+  out["total_minor"] = tax.gross_minor;
+  out["tax_lines"] = std::move(per_line);
+  out["tax_by_rate"] = std::move(by_rate);
+  return out;
+}
+
+json referrer_json(const rules::RedemptionDecision& d, std::int64_t now) {
+  json out = {{"kind", rules::name_of(d.referrer.kind)},
+              {"amount_minor", d.referrer.amount_minor},
+              {"points", d.referrer.points},
+              {"held", d.referrer.held},
+              {"capped", d.referrer.capped}};
+  out["spendable_at_ms"] = now + d.referrer.pending_days * kMsPerDay;
+  return out;
+}
+
+json code_json(const std::string& shown, std::string_view status, const std::string& reason,
+               const std::string& message) {
+  // The customer sees the same words for every code that might be a guess.
+  const std::string customer = status == "accepted" || rules::reveals_nothing(reason)
+                                   ? message
+                                   : std::string(rules::kCannotBeUsed);
+  return {{"code", shown}, {"status", status}, {"reason", reason},
+          {"message", customer}, {"customer_message", customer}};
 }
 
 json issued_code_json(const wire::StoreConfig& config, const IssuedCode& issued) {
@@ -122,7 +279,6 @@ struct Checkout::Impl {
     return ok_status();
   }
 
-  // Format, check symbol, key, MAC, then the rules: the first failure wins.
   // Rejections that say something about the code itself (someone may be
   // guessing), as opposed to this customer or cart not qualifying.
   static bool counts_as_failed_attempt(const std::string& reason) {
@@ -152,32 +308,135 @@ struct Checkout::Impl {
     return check;
   }
 
+  // What the store knows that the rules of `program` ask about this code.
+  static Result<rules::CodeFacts> gather_code_facts(Checkout& c, const std::string& code,
+                                                    const rules::Program& program, const Cart& cart,
+                                                    std::int64_t now) {
+    auto facts = c.store_->code_facts(code);
+    if (!facts) return facts.error();
+    const auto& tz = c.config_.time_zone;
+    const auto period = [&](rules::Per per) {
+      return tz.period_start_ms(now, per == rules::Per::month ? Period::month : Period::year);
+    };
+    if (program.code.max_redemptions_per.count > 0) {
+      auto n = c.store_->count_redemptions(store::CountBy::code, code,
+                                           period(program.code.max_redemptions_per.per));
+      if (!n) return n.error();
+      facts->redemptions_in_period = *n;
+    }
+    if (program.partner) facts->referrer_customer_id = "partner:" + program.id;
+    if (!facts->referrer_customer_id.empty()) {
+      if (program.referrer.max_rewards.count > 0) {
+        auto n = c.store_->count_referrer_rewards(facts->referrer_customer_id,
+                                                  period(program.referrer.max_rewards.per));
+        if (!n) return n.error();
+        facts->referrer_rewards_in_period = *n;
+      }
+      auto ids = c.store_->identities_of(facts->referrer_customer_id);
+      if (!ids) return ids.error();
+      facts->referrer_identities = std::move(*ids);
+    }
+    for (const auto& rule : c.config_.rules.fraud.velocity) {
+      const std::int64_t since = now - rule.window_minutes * 60'000;
+      std::int64_t count = 0;
+      if (rule.scope == rules::VelocityScope::code) {
+        auto n = c.store_->count_redemptions(store::CountBy::code, code, since);
+        if (!n) return n.error();
+        count = *n;
+      } else if (rule.scope == rules::VelocityScope::terminal) {
+        auto n = c.store_->count_redemptions(store::CountBy::terminal, cart.terminal_id, since);
+        if (!n) return n.error();
+        count = *n;
+      } else if (cart.cashier_id) {
+        auto n = c.store_->count_redemptions(store::CountBy::cashier, *cart.cashier_id, since);
+        if (!n) return n.error();
+        count = *n;
+      }
+      facts->velocity_counts.push_back(count);
+    }
+    return facts;
+  }
+
+  static Result<rules::ExposureFacts> exposure(Checkout& c) {
+    rules::ExposureFacts out;
+    auto last = c.store_->meta("last_sync_ms");
+    if (!last) return last.error();
+    if (!*last) {
+      auto opened = c.store_->meta("opened_at_ms");
+      if (!opened) return opened.error();
+      *last = *opened;
+    }
+    out.last_sync_ms = last->has_value() ? std::stoll(**last) : 0;
+    if (c.config_.rules.offline.max_granted_since_sync_minor > 0) {
+      auto granted = c.store_->granted_since(out.last_sync_ms);
+      if (!granted) return granted.error();
+      out.granted_since_sync_minor = *granted;
+    }
+    return out;
+  }
+
+  // Format and check symbol, key, the buyer's conditions, MAC, then the
+  // code's own facts: the first failure wins. The buyer's conditions come
+  // before the MAC so that they answer alike for real and made-up codes.
   static Result<CodeCheck> check_code(Checkout& c, const CheckoutRequest& req, std::int64_t now) {
     auto normalized = codes::normalize(*req.code);
     if (!normalized) return normalized.error();
     auto fields = codes::parse(*normalized);
     if (!fields) return fields.error();
     const codes::CodeKey* key = c.config_.key(fields->key_id);
-    if (key == nullptr) return code_rejected("unknown_key", "This code cannot be used.");
-    if (!codes::mac_matches(*normalized, *key)) {
-      return code_rejected("not_authentic", "This code cannot be used.");
-    }
-    auto facts = c.store_->code_facts(*normalized);
-    if (!facts) return facts.error();
+    if (key == nullptr) return code_rejected("unknown_key", std::string(rules::kCannotBeUsed));
+    const rules::Program& program = c.config_.rules.program_for_key(fields->key_id);
     rules::CustomerFacts customer;
     if (req.cart.customer_id) {
       auto found = c.store_->customer_facts(*req.cart.customer_id);
       if (!found) return found.error();
       customer = *found;
     }
-    auto decision =
-        rules::evaluate_redemption(c.config_.rules, req.cart, *fields, customer, *facts, now);
-    if (!decision.accepted) return code_rejected(decision.reason, decision.message);
+    if (auto buyer = rules::check_buyer(program, req.cart, customer); !buyer.accepted) {
+      return code_rejected(buyer.reason, buyer.message);
+    }
+    if (!codes::mac_matches(*normalized, *key)) {
+      return code_rejected("not_authentic", std::string(rules::kCannotBeUsed));
+    }
+    auto facts = gather_code_facts(c, *normalized, program, req.cart, now);
+    if (!facts) return facts.error();
+    auto exp = exposure(c);
+    if (!exp) return exp.error();
+    auto decision = rules::evaluate_redemption(c.config_.rules, req.cart, *fields, customer,
+                                               *facts, now, *exp);
+    if (!decision.accepted) {
+      auto error = code_rejected(decision.reason, decision.message);
+      return error;
+    }
     return CodeCheck{std::move(*normalized), *fields, std::move(*facts), std::move(decision)};
   }
 
+  // A refusal the store must remember (offline bounds, fraud): its own
+  // transaction, so the commit that was refused leaves a trace for head
+  // office and the report.
+  static void record_refusal(Checkout& c, const CheckoutRequest& req, const Error& error,
+                             std::int64_t now) {
+    static constexpr std::string_view kRecorded[] = {"offline_limit", "offline_too_long",
+                                                     "online_only", "fraud_suspected"};
+    if (std::find(std::begin(kRecorded), std::end(kRecorded), error.reason) == std::end(kRecorded)) {
+      return;
+    }
+    auto tx = store::WriteTransaction::begin(c.store_->db());
+    if (!tx) return;
+    EventBatch events(*c.store_, now, c.config_.rules.version);
+    const auto normalized = codes::normalize(*req.code);
+    auto st = events.add("redemption_refused",
+                         {{"txn_id", nullable(req.txn_id)},
+                          {"code", normalized ? *normalized : std::string()},
+                          {"customer_id", nullable(req.cart.customer_id)},
+                          {"terminal_id", req.cart.terminal_id},
+                          {"cashier_id", nullable(req.cart.cashier_id)},
+                          {"reason", error.reason}});
+    if (st) (void)(*tx)->commit();  // best effort: the refusal stands either way
+  }
+
   static Result<IssuedCode> issue_or_reuse_code(Checkout& c, const std::string& customer_id,
-                                                std::int64_t now,
+                                                const codes::CodeKey& key, std::int64_t now,
                                                 const std::optional<std::string>& txn_id,
                                                 EventBatch& events) {
     auto existing = c.store_->valid_code_of(customer_id, now);
@@ -187,18 +446,20 @@ struct Checkout::Impl {
     if (!day) return day.error();
     std::string code;
     for (int attempt = 0; attempt < kIssueAttempts && code.empty(); ++attempt) {
-      auto fresh = codes::issue(c.config_.active_key(), *day);
+      auto fresh = codes::issue(key, *day);
       if (!fresh) return fresh.error();
       auto facts = c.store_->code_facts(*fresh);
       if (!facts) return facts.error();
       if (!facts->issued_here) code = std::move(*fresh);
     }
     if (code.empty()) return make_error(ErrorKind::internal, "", "could not draw a fresh code");
-    const std::int64_t expires = rules::code_expires_at_ms(c.config_.rules, *day);
+    const auto& program = c.config_.rules.program_for_key(key.id);
+    const std::int64_t expires = rules::code_expires_at_ms(program, *day);
     if (auto st = c.store_->insert_code(code, customer_id, now, expires); !st) return st.error();
     auto st = events.add("code_issued", {{"code", code},
                                          {"customer_id", customer_id},
-                                         {"key_id", c.config_.active_key_id},
+                                         {"program", program.id},
+                                         {"key_id", key.id},
                                          {"issue_day", *day},
                                          {"expires_at_ms", expires},
                                          {"txn_id", nullable(txn_id)}});
@@ -217,44 +478,208 @@ struct Checkout::Impl {
                       {{"customer_id", customer_id}, {"referred_by", nullable(referred_by)}});
   }
 
-  // The redemption, and the referrer's reward when the referrer is known
-  // here. Returns the "redemption" member of the answer.
+  // Contact and payment-token hashes seen with a customer: kept for the
+  // self-referral check, and in the log only sealed with the customer's own
+  // key, so that forgetting the customer makes them unreadable there too.
+  static Status remember_identities(Checkout& c, const Cart& cart, EventBatch& events) {
+    if (!cart.customer_id || cart.identity_hashes.empty()) return ok_status();
+    const auto& customer = *cart.customer_id;
+    auto known = c.store_->identities_of(customer);
+    if (!known) return known.error();
+    json fresh = json::array();
+    for (const auto& hash : cart.identity_hashes) {
+      if (known->count(hash) != 0) continue;
+      if (auto st = c.store_->add_identity(customer, hash); !st) return st;
+      fresh.push_back(hash);
+    }
+    if (fresh.empty()) return ok_status();
+    auto sealed = seal_for(c, customer, "identities:" + customer, fresh.dump());
+    if (!sealed) return sealed.error();
+    return events.add("identities_seen", {{"customer_id", customer}, {"sealed", *sealed}});
+  }
+
+  static Result<std::string> seal_for(Checkout& c, const std::string& subject,
+                                      const std::string& context, const std::string& plaintext) {
+    auto key_bytes = c.store_->pii_key(subject, true);
+    if (!key_bytes) return key_bytes.error();
+    store::PiiKey key{};
+    std::copy_n(key_bytes->begin(), std::min(key.size(), key_bytes->size()), key.begin());
+    return store::seal(key, context, plaintext);
+  }
+
+  // The unit a referrer reward is kept in ("" for recognition: nothing kept).
+  static std::string unit_of(rules::ReferrerKind kind) {
+    switch (kind) {
+      case rules::ReferrerKind::store_credit: return "store_credit";
+      case rules::ReferrerKind::points: return "points";
+      case rules::ReferrerKind::gift_card: return "gift_card";
+      case rules::ReferrerKind::recognition: return "";
+    }
+    return "";
+  }
+
+  // What the referrer's next receipt says about this redemption.
+  static std::string notice_text(Checkout& c, const rules::RedemptionDecision& d,
+                                 std::int64_t spendable_at) {
+    std::string what;
+    switch (d.referrer.kind) {
+      case rules::ReferrerKind::store_credit: what = wire::money_text(c.config_, d.referrer.amount_minor) + " added"; break;
+      case rules::ReferrerKind::points: what = std::to_string(d.referrer.points) + " points added"; break;
+      case rules::ReferrerKind::gift_card: what = "a " + wire::money_text(c.config_, d.referrer.amount_minor) + " gift card is on its way"; break;
+      case rules::ReferrerKind::recognition: break;
+    }
+    if (what.empty() || d.referrer.capped || d.referrer.held) return "Your friend joined: thank you!";
+    std::string text = "Your friend joined: " + what;
+    if (d.referrer.pending_days > 0) text += " (yours from " + receipt::utc_date(spendable_at) + ")";
+    return text + ". Thank you!";
+  }
+
+  // The redemption, the friend's credit, and the referrer's reward when the
+  // referrer is known here. Returns the "redemption" member of the answer.
   static Result<json> record_redemption(Checkout& c, const CheckoutRequest& req,
-                                        const CodeCheck& code, EventBatch& events) {
+                                        const CodeCheck& code, std::int64_t now,
+                                        EventBatch& events) {
     const auto& currency = c.config_.currency.code;
     const auto& txn_id = *req.txn_id;
-    const auto& customer_id = *req.cart.customer_id;  // evaluate() requires one
-    const auto reward = code.decision.referrer_reward_minor;
-    store::RedemptionRecord record{code.normalized, code.decision.discount_minor, std::nullopt,
-                                   reward};
-    if (code.facts.issued_here && reward > 0) {
+    const auto& customer_id = *req.cart.customer_id;  // check_buyer requires one
+    const auto& d = code.decision;
+    const std::string unit = unit_of(d.referrer.kind);
+    const std::int64_t reward = d.referrer.kind == rules::ReferrerKind::points ? d.referrer.points
+                                                                               : d.referrer.amount_minor;
+    const bool known_referrer = !code.facts.referrer_customer_id.empty();
+    store::RedemptionRecord record;
+    record.code = code.normalized;
+    record.discount_minor = d.discount_minor;
+    record.program = d.program->id;
+    record.redeemed_at_ms = now;
+    record.terminal_id = req.cart.terminal_id;
+    record.cashier_id = req.cart.cashier_id;
+    record.referrer_unit = unit.empty() ? "store_credit" : unit;
+    record.referrer_spendable_at_ms = now + d.referrer.pending_days * kMsPerDay;
+    record.referrer_held = d.referrer.held;
+    record.referee_credit_minor = d.referee_credit_minor;
+    if (known_referrer) {
       record.referrer_customer_id = code.facts.referrer_customer_id;
+      record.referrer_reward = unit.empty() ? 0 : reward;
     }
     if (auto st = c.store_->insert_redemption(txn_id, customer_id, record); !st) return st.error();
+    json flags = d.flags;
     auto st = events.add("code_redeemed", {{"txn_id", txn_id},
                                            {"code", code.normalized},
+                                           {"program", record.program},
                                            {"customer_id", customer_id},
                                            {"discount_minor", record.discount_minor},
+                                           {"discount_kind", d.discount_kind},
+                                           {"referee_credit_minor", d.referee_credit_minor},
                                            {"currency", currency},
-                                           {"referrer_customer_id", nullable(record.referrer_customer_id)}});
+                                           {"referrer_customer_id", nullable(record.referrer_customer_id)},
+                                           {"flags", flags}});
     if (!st) return st.error();
-    if (record.referrer_customer_id) {
-      const auto& referrer = *record.referrer_customer_id;
-      if (auto w = c.store_->add_to_wallet(referrer, reward); !w) return w.error();
-      st = events.add("reward_accrued", {{"customer_id", referrer},
+    if (d.referee_credit_minor > 0) {
+      if (st = c.store_->add_wallet_entry({customer_id, "store_credit", d.referee_credit_minor, now,
+                                           false, txn_id, "welcome_credit"});
+          !st) {
+        return st.error();
+      }
+      st = events.add("reward_accrued", {{"customer_id", customer_id},
+                                         {"side", "referee"},
                                          {"kind", "store_credit"},
-                                         {"amount_minor", reward},
+                                         {"amount", d.referee_credit_minor},
                                          {"currency", currency},
+                                         {"spendable_at_ms", now},
+                                         {"held", false},
                                          {"code", code.normalized},
                                          {"txn_id", txn_id}});
       if (!st) return st.error();
     }
-    return json{{"code", codes::display(code.normalized)},
+    if (known_referrer && !d.referrer.capped) {
+      const auto& referrer = *record.referrer_customer_id;
+      if (!unit.empty() && reward > 0) {
+        if (st = c.store_->add_wallet_entry({referrer, unit, reward, record.referrer_spendable_at_ms,
+                                             d.referrer.held, txn_id, "referral_reward"});
+            !st) {
+          return st.error();
+        }
+      }
+      st = events.add("reward_accrued", {{"customer_id", referrer},
+                                         {"side", "referrer"},
+                                         {"kind", rules::name_of(d.referrer.kind)},
+                                         {"amount", unit.empty() ? 0 : reward},
+                                         {"currency", currency},
+                                         {"spendable_at_ms", record.referrer_spendable_at_ms},
+                                         {"held", d.referrer.held},
+                                         {"code", code.normalized},
+                                         {"txn_id", txn_id}});
+      if (!st) return st.error();
+      if (!d.program->partner) {
+        const auto text = notice_text(c, d, record.referrer_spendable_at_ms);
+        if (st = c.store_->add_notice(txn_id, referrer, text); !st) return st.error();
+      }
+    }
+    json out = {{"code", codes::display(code.normalized)},
+                {"program", record.program},
                 {"discount_minor", record.discount_minor},
-                {"referrer_reward",
-                 {{"kind", "store_credit"},
-                  {"amount_minor", reward},
-                  {"settled", code.facts.issued_here ? "store" : "head_office"}}}};
+                {"discount_kind", d.discount_kind},
+                {"referee_credit_minor", d.referee_credit_minor},
+                {"flags", flags},
+                {"referrer_reward", referrer_json(d, now)}};
+    out["referrer_reward"]["settled"] = known_referrer ? "store" : "head_office";
+    return out;
+  }
+
+  // Balances spent at checkout leave the wallet as events like any other.
+  static Status record_spend(Checkout& c, const CheckoutRequest& req, const Pricing& p,
+                             std::int64_t now, EventBatch& events) {
+    const auto spend = [&](const char* unit, std::int64_t amount, std::int64_t value) -> Status {
+      if (amount == 0) return ok_status();
+      if (auto st = c.store_->add_wallet_entry({*req.cart.customer_id, unit, -amount, now, false,
+                                                *req.txn_id, "spent"});
+          !st) {
+        return st;
+      }
+      return events.add("balance_spent", {{"customer_id", *req.cart.customer_id},
+                                          {"kind", unit},
+                                          {"amount", amount},
+                                          {"value_minor", value},
+                                          {"currency", c.config_.currency.code},
+                                          {"txn_id", *req.txn_id}});
+    };
+    if (auto st = spend("store_credit", p.store_credit_minor, p.store_credit_minor); !st) return st;
+    return spend("points", p.points_spent, p.points_minor);
+  }
+
+  // What a later partial refund needs: each line and what refpos took off it.
+  static std::string lines_record(const Cart& cart, const Pricing& p, const CodeCheck* code) {
+    json lines = json::array();
+    for (std::size_t i = 0; i < cart.lines.size(); ++i) {
+      const auto& l = cart.lines[i];
+      const bool eligible = code != nullptr && code->decision.program->referee.is_eligible(l.sku, l.category);
+      lines.push_back({l.quantity, l.total_minor, l.host_discount_minor, p.referral[i],
+                       p.store_credit[i], p.points[i], eligible});
+    }
+    return json{{"lines", lines}, {"points_spent", p.points_spent},
+                {"min_spend_minor", code != nullptr ? code->decision.program->referee.min_spend_minor : 0}}
+        .dump();
+  }
+
+  // Notices for a referrer whose friends redeemed: printed now, once.
+  static Result<std::vector<std::string>> deliver_notices(Checkout& c, const std::string& customer,
+                                                          const std::string& txn_id,
+                                                          EventBatch& events) {
+    auto notices = c.store_->undelivered_notices(customer);
+    if (!notices) return notices.error();
+    std::vector<std::string> lines;
+    if (notices->empty()) return lines;
+    json about = json::array();
+    for (const auto& n : *notices) {
+      lines.push_back(n.text);
+      about.push_back(n.txn_id);
+    }
+    if (auto st = c.store_->mark_notices_delivered(customer, txn_id); !st) return st.error();
+    auto st = events.add("referrer_thanked",
+                         {{"customer_id", customer}, {"txn_id", txn_id}, {"redemptions", about}});
+    if (!st) return st.error();
+    return lines;
   }
 
   static Answer commit_in_transaction(Checkout& c, const CheckoutRequest& req,
@@ -264,8 +689,10 @@ struct Checkout::Impl {
     EventBatch events(*c.store_, now, c.config_.rules.version);
     const Cart& cart = req.cart;
     const auto* decision = code ? &code->decision : nullptr;
-    const std::int64_t discount = decision != nullptr ? decision->discount_minor : 0;
-    const std::int64_t paid = cart.subtotal_minor - discount;
+    auto pricing = price(c.config_, *c.store_, cart, decision, req.spend, now);
+    if (!pricing) return fail(pricing.error());
+    const json priced = totals(cart, *pricing);
+    const std::int64_t paid = priced["total_minor"].get<std::int64_t>();
 
     if (cart.customer_id) {
       const auto referred_by = code ? std::optional<std::string>(code->normalized) : std::nullopt;
@@ -273,6 +700,7 @@ struct Checkout::Impl {
         return fail(st.error());
       }
       if (auto st = c.store_->count_purchase(*cart.customer_id, 1); !st) return fail(st.error());
+      if (auto st = remember_identities(c, cart, events); !st) return fail(st.error());
     }
     auto st = events.add("txn_committed", {{"txn_id", *req.txn_id},
                                            {"terminal_id", cart.terminal_id},
@@ -281,28 +709,59 @@ struct Checkout::Impl {
                                            {"currency", cart.currency.code},
                                            {"lines", cart.lines.size()},
                                            {"subtotal_minor", cart.subtotal_minor},
-                                           {"discount_minor", discount},
+                                           {"host_discount_minor", cart.host_discount_minor},
+                                           {"discount_minor", pricing->discount_minor()},
+                                           {"tax_minor", priced["tax_minor"]},
                                            {"total_minor", paid}});
     if (!st) return fail(st.error());
+    if (req.nps) {
+      st = events.add("nps_answered", {{"txn_id", *req.txn_id},
+                                       {"customer_id", *cart.customer_id},
+                                       {"score", *req.nps},
+                                       {"terminal_id", cart.terminal_id},
+                                       {"cashier_id", nullable(cart.cashier_id)}});
+      if (!st) return fail(st.error());
+    }
 
     json redemption = nullptr;
     if (code) {
-      auto r = record_redemption(c, req, *code, events);
+      auto r = record_redemption(c, req, *code, now, events);
       if (!r) return fail(r.error());
       redemption = std::move(*r);
     }
+    if (st = record_spend(c, req, *pricing, now, events); !st) return fail(st.error());
+
+    const auto ask = rules::should_ask(c.config_.rules, cart, paid, req.nps);
     std::optional<IssuedCode> issued;
-    if (rules::should_issue_code(c.config_.rules, cart, paid)) {
-      auto i = issue_or_reuse_code(c, *cart.customer_id, now, req.txn_id, events);
+    if (ask.ask) {
+      auto i = issue_or_reuse_code(c, *cart.customer_id, c.config_.active_key(), now, req.txn_id, events);
       if (!i) return fail(i.error());
       issued = std::move(*i);
     }
+    std::vector<std::string> notes;
+    if (cart.customer_id) {
+      auto delivered = deliver_notices(c, *cart.customer_id, *req.txn_id, events);
+      if (!delivered) return fail(delivered.error());
+      notes = std::move(*delivered);
+    }
 
     const auto money = [&](std::int64_t minor) { return wire::money_text(c.config_, minor); };
-    receipt::ReceiptFacts facts{c.config_.printer.columns(), money(-discount), std::nullopt,
-                                std::nullopt, rules::referral_offer_message(c.config_.rules, money),
-                                "", 0};
+    receipt::ReceiptFacts facts{c.config_.printer.columns(), money(-pricing->referral_minor),
+                                std::nullopt, std::nullopt,
+                                rules::referral_offer_message(c.config_.rules, money), "", 0, {}};
     if (code) facts.redeemed_code = codes::display(code->normalized);
+    if (decision != nullptr && decision->referee_credit_minor > 0) {
+      facts.notes.push_back("Welcome: " + money(decision->referee_credit_minor) +
+                            " store credit added for your next visit.");
+    }
+    if (pricing->store_credit_minor > 0) {
+      facts.notes.push_back("Store credit used: " + money(pricing->store_credit_minor));
+    }
+    if (pricing->points_spent > 0) {
+      facts.notes.push_back("Points used: " + std::to_string(pricing->points_spent) + " (" +
+                            money(pricing->points_minor) + ")");
+    }
+    for (auto& n : notes) facts.notes.push_back(std::move(n));
     if (issued) {
       facts.issued_code = codes::display(issued->normalized);
       facts.share_link = wire::share_link(c.config_, issued->normalized);
@@ -312,8 +771,10 @@ struct Checkout::Impl {
     answer["txn_id"] = *req.txn_id;
     answer["store_id"] = c.config_.store_id;
     answer["committed_at_ms"] = now;
-    answer.update(totals(cart, decision));
+    answer["ruleset_version"] = c.config_.rules.version;
+    answer.update(priced);
     answer["redemption"] = std::move(redemption);
+    answer["ask"] = {{"ask", ask.ask}, {"why", ask.why}};
     answer["issued_code"] = issued ? issued_code_json(c.config_, *issued) : json(nullptr);
     answer["receipt_lines"] = receipt::receipt_lines(facts);
     answer["events"] = events.range();
@@ -321,8 +782,13 @@ struct Checkout::Impl {
 
     const auto new_code = issued && issued->is_new ? std::optional(issued->normalized) : std::nullopt;
     st = c.store_->save_transaction(*req.txn_id, {req.context.digest, text}, cart.customer_id,
-                                    new_code, now);
+                                      new_code, now);
     if (!st) return fail(st.error());
+    if (code || pricing->store_credit_minor > 0 || pricing->points_spent > 0) {
+      if (st = c.store_->save_lines(*req.txn_id, lines_record(cart, *pricing, code ? &*code : nullptr)); !st) {
+        return fail(st.error());
+      }
+    }
     if (auto done = (*tx)->commit(); !done) return fail(done.error());
     // What prints is added after the facts are stored (and again on every
     // retry): it is derived from them, never stored.
@@ -341,63 +807,249 @@ struct Checkout::Impl {
     return succeed(answer);
   }
 
+  // The part of `amount` that belongs to `done` of `of` units, rounded half
+  // up. Refunds take differences of this cumulative figure, so any sequence
+  // of partial refunds adds up to the whole amount exactly.
+  static std::int64_t share(std::int64_t amount, std::int64_t done, std::int64_t of) {
+    return money::share_half_up(amount, done, of);
+  }
+
+  struct LineRecord {
+    std::int64_t quantity, total, host, referral, store_credit, points_value;
+    bool eligible;
+  };
+
+  static std::vector<LineRecord> read_lines(const json& doc) {
+    std::vector<LineRecord> out;
+    for (const auto& l : doc["lines"]) {
+      out.push_back({l[0].get<std::int64_t>(), l[1].get<std::int64_t>(), l[2].get<std::int64_t>(),
+                     l[3].get<std::int64_t>(), l[4].get<std::int64_t>(), l[5].get<std::int64_t>(),
+                     l[6].get<bool>()});
+    }
+    return out;
+  }
+
+  // Takes back what a redemption granted: the referrer's reward (pending or
+  // not: a spent one leaves a negative balance, never a silent loss) and the
+  // friend's welcome credit. Returns the referrer reward taken back.
+  static Result<json> claw_back(Checkout& c, const std::string& txn_id,
+                                const store::RedemptionRecord& r, const std::string& reversal_id,
+                                const std::string& why, std::int64_t now, EventBatch& events) {
+    json out = {{"kind", r.referrer_unit}, {"amount", 0}, {"referee_credit_minor", 0}};
+    if (!r.rewarded) return out;
+    if (auto st = c.store_->mark_referrer_unrewarded(txn_id); !st) return st.error();
+    if (auto st = c.store_->drop_notice(txn_id); !st) return st.error();
+    if (r.referrer_customer_id && r.referrer_reward > 0) {
+      // Same spendable_at as the reward: a pending reward and its reversal
+      // cancel in "pending"; a spendable one leaves the balance at once.
+      if (auto st = c.store_->add_wallet_entry({*r.referrer_customer_id, r.referrer_unit,
+                                                -r.referrer_reward,
+                                                r.referrer_spendable_at_ms,
+                                                r.referrer_held, txn_id, "clawed_back"});
+          !st) {
+        return st.error();
+      }
+      auto st = events.add("reward_reversed", {{"customer_id", *r.referrer_customer_id},
+                                               {"side", "referrer"},
+                                               {"kind", r.referrer_unit},
+                                               {"amount", r.referrer_reward},
+                                               {"spendable_at_ms", r.referrer_spendable_at_ms},
+                                               {"held", r.referrer_held},
+                                               {"was_pending", now < r.referrer_spendable_at_ms},
+                                               {"currency", c.config_.currency.code},
+                                               {"txn_id", txn_id},
+                                               {"reversal_id", reversal_id},
+                                               {"why", why}});
+      if (!st) return st.error();
+      out["amount"] = r.referrer_reward;
+    }
+    if (r.referee_credit_minor > 0) {
+      std::optional<std::string> customer;
+      auto rec = c.store_->transaction_record(txn_id);
+      if (!rec) return rec.error();
+      if (*rec) customer = (*rec)->customer_id;
+      if (customer) {
+        if (auto st = c.store_->add_wallet_entry({*customer, "store_credit", -r.referee_credit_minor,
+                                                  r.redeemed_at_ms, false, txn_id, "clawed_back"});
+            !st) {
+          return st.error();
+        }
+        auto st = events.add("reward_reversed", {{"customer_id", *customer},
+                                                 {"side", "referee"},
+                                                 {"kind", "store_credit"},
+                                                 {"amount", r.referee_credit_minor},
+                                                 {"spendable_at_ms", r.redeemed_at_ms},
+                                                 {"held", false},
+                                                 {"was_pending", false},
+                                                 {"currency", c.config_.currency.code},
+                                                 {"txn_id", txn_id},
+                                                 {"reversal_id", reversal_id},
+                                                 {"why", why}});
+        if (!st) return st.error();
+        out["referee_credit_minor"] = r.referee_credit_minor;
+      }
+    }
+    return out;
+  }
+
   static Answer reverse_in_transaction(Checkout& c, const wire::ReverseRequest& req,
                                        const store::TransactionRecord& record, std::int64_t now) {
     auto tx = store::WriteTransaction::begin(c.store_->db());
     if (!tx) return fail(tx.error());
     EventBatch events(*c.store_, now, c.config_.rules.version);
-    const auto& currency = c.config_.currency.code;
 
+    auto stored_lines = c.store_->lines_of(req.txn_id);
+    if (!stored_lines) return fail(stored_lines.error());
+    auto stored_refunded = c.store_->refunded_of(req.txn_id);
+    if (!stored_refunded) return fail(stored_refunded.error());
     auto redemption = c.store_->redemption_of(req.txn_id);
     if (!redemption) return fail(redemption.error());
-    const std::int64_t discount = *redemption ? (*redemption)->discount_minor : 0;
-    std::int64_t reward = 0;
+    if (!*stored_lines && !req.lines.empty()) {
+      return fail(make_error(ErrorKind::bad_request, "lines",
+                             "\"" + req.txn_id + "\" was committed before partial refunds existed; "
+                             "refund it whole"));
+    }
+
+    // Quantities refunded before, now, and what each line gives back.
+    const json lines_doc = *stored_lines ? json::parse(**stored_lines) : json{{"lines", json::array()}};
+    const auto lines = read_lines(lines_doc);
+    std::vector<std::int64_t> before(lines.size(), 0);
+    if (*stored_refunded) before = json::parse(**stored_refunded).get<std::vector<std::int64_t>>();
+    std::vector<std::int64_t> now_q(lines.size(), 0);
+    if (req.lines.empty()) {
+      for (std::size_t i = 0; i < lines.size(); ++i) now_q[i] = lines[i].quantity - before[i];
+    } else {
+      for (std::size_t k = 0; k < req.lines.size(); ++k) {
+        const auto& rl = req.lines[k];
+        const std::string field = "lines[" + std::to_string(k) + "]";
+        if (rl.line >= lines.size()) {
+          return fail(make_error(ErrorKind::bad_request, field + ".line",
+                                 "the transaction has " + std::to_string(lines.size()) + " lines"));
+        }
+        const auto left = lines[rl.line].quantity - before[rl.line];
+        if (rl.quantity > left) {
+          return fail(make_error(ErrorKind::bad_request, field + ".quantity",
+                                 "only " + std::to_string(left) + " of line " +
+                                     std::to_string(rl.line) + " are left to refund"));
+        }
+        now_q[rl.line] = rl.quantity;
+      }
+    }
+    std::int64_t refund = 0, referral = 0, credit = 0, points_value = 0, kept_eligible = 0;
+    bool everything = true;
+    json refund_lines = json::array();
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const auto& l = lines[i];
+      const auto a = before[i];
+      const auto b = before[i] + now_q[i];
+      const auto cash = l.total - l.host - l.referral - l.store_credit - l.points_value;
+      const auto d = [&](std::int64_t amount) { return share(amount, b, l.quantity) - share(amount, a, l.quantity); };
+      if (now_q[i] > 0) {
+        refund_lines.push_back({{"line", i}, {"quantity", now_q[i]}, {"refund_minor", d(cash)},
+                                {"reversed_discount_minor", d(l.referral)}});
+      }
+      refund += d(cash);
+      referral += d(l.referral);
+      credit += d(l.store_credit);
+      points_value += d(l.points_value);
+      if (l.eligible) kept_eligible += (l.total - l.host) - share(l.total - l.host, b, l.quantity);
+      if (b < l.quantity) everything = false;
+      before[i] = b;
+    }
+    const auto points_total = lines_doc.value("points_spent", std::int64_t{0});
+    std::int64_t points_back = 0;
+    if (points_total > 0) {
+      std::int64_t value_total = 0, value_done_before = 0, value_done_after = 0;
+      for (std::size_t i = 0; i < lines.size(); ++i) {
+        value_total += lines[i].points_value;
+        value_done_after += share(lines[i].points_value, before[i], lines[i].quantity);
+        value_done_before += share(lines[i].points_value, before[i] - now_q[i], lines[i].quantity);
+      }
+      points_back = share(points_total, value_done_after, value_total) -
+                    share(points_total, value_done_before, value_total);
+    }
+
     auto st = events.add("txn_reversed", {{"reversal_id", req.reversal_id},
                                           {"txn_id", req.txn_id},
                                           {"kind", req.kind},
+                                          {"complete", everything},
+                                          {"lines", refund_lines},
                                           {"terminal_id", req.terminal_id},
                                           {"cashier_id", nullable(req.cashier_id)},
-                                          {"reversed_discount_minor", discount}});
+                                          {"refund_minor", refund},
+                                          {"reversed_discount_minor", referral}});
     if (!st) return fail(st.error());
+    // Balances spent on what comes back go back to the wallet.
+    const auto restore = [&](const char* unit, std::int64_t amount, std::int64_t value) -> Status {
+      if (amount == 0 || !record.customer_id) return ok_status();
+      if (auto s2 = c.store_->add_wallet_entry({*record.customer_id, unit, amount, now, false,
+                                                req.txn_id, "refunded"});
+          !s2) {
+        return s2;
+      }
+      return events.add("balance_restored", {{"customer_id", *record.customer_id},
+                                             {"kind", unit},
+                                             {"amount", amount},
+                                             {"value_minor", value},
+                                             {"currency", c.config_.currency.code},
+                                             {"txn_id", req.txn_id},
+                                             {"reversal_id", req.reversal_id}});
+    };
+    if (st = restore("store_credit", credit, credit); !st) return fail(st.error());
+    if (st = restore("points", points_back, points_value); !st) return fail(st.error());
+
+    json referrer = nullptr;
     if (*redemption) {
-      if (st = c.store_->mark_redemption_reversed(req.txn_id); !st) return fail(st.error());
-      if (const auto& referrer = (*redemption)->referrer_customer_id) {
-        reward = (*redemption)->referrer_reward_minor;
-        // Already spent or not, the credit goes: a negative balance is a
-        // visible debt, never a silent loss.
-        if (st = c.store_->add_to_wallet(*referrer, -reward); !st) return fail(st.error());
-        st = events.add("reward_reversed", {{"customer_id", *referrer},
-                                            {"kind", "store_credit"},
-                                            {"amount_minor", reward},
-                                            {"currency", currency},
-                                            {"txn_id", req.txn_id},
-                                            {"reversal_id", req.reversal_id}});
-        if (!st) return fail(st.error());
+      const auto min_spend = lines_doc.value("min_spend_minor", std::int64_t{0});
+      const bool below = everything || !*stored_lines || kept_eligible < std::max<std::int64_t>(min_spend, 1);
+      if (below) {
+        auto taken = claw_back(c, req.txn_id, **redemption, req.reversal_id,
+                               everything || !*stored_lines ? "refunded" : "below_min_spend", now, events);
+        if (!taken) return fail(taken.error());
+        referrer = std::move(*taken);
+      }
+      if (everything || !*stored_lines) {
+        if (st = c.store_->mark_redemption_reversed(req.txn_id); !st) return fail(st.error());
       }
     }
-    if (record.customer_id) {
-      if (st = c.store_->count_purchase(*record.customer_id, -1); !st) return fail(st.error());
-    }
     json revoked = nullptr;
-    if (record.issued_code) {
-      if (st = c.store_->revoke_code(*record.issued_code); !st) return fail(st.error());
-      st = events.add("code_revoked", {{"code", *record.issued_code},
-                                       {"reason", "txn_reversed"},
-                                       {"reversal_id", req.reversal_id}});
-      if (!st) return fail(st.error());
-      revoked = codes::display(*record.issued_code);
+    const bool complete = everything || !*stored_lines;
+    if (complete) {
+      if (record.customer_id) {
+        if (st = c.store_->count_purchase(*record.customer_id, -1); !st) return fail(st.error());
+      }
+      if (record.issued_code) {
+        if (st = c.store_->revoke_code(*record.issued_code); !st) return fail(st.error());
+        st = events.add("code_revoked", {{"code", *record.issued_code},
+                                         {"reason", "txn_reversed"},
+                                         {"reversal_id", req.reversal_id}});
+        if (!st) return fail(st.error());
+        revoked = codes::display(*record.issued_code);
+      }
+    }
+    if (!complete || *stored_lines) {
+      if (st = c.store_->set_refunded(req.txn_id, json(before).dump()); !st) return fail(st.error());
     }
     json answer = base_answer();
     answer["reversal_id"] = req.reversal_id;
     answer["txn_id"] = req.txn_id;
     answer["kind"] = req.kind;
-    answer["reversed_discount_minor"] = discount;
-    answer["reversed_referrer_reward_minor"] = reward;
+    answer["complete"] = complete;
+    answer["lines"] = std::move(refund_lines);
+    answer["refund_minor"] = refund;
+    answer["reversed_discount_minor"] = *stored_lines ? referral : (*redemption ? (*redemption)->discount_minor : 0);
+    answer["restored_store_credit_minor"] = credit;
+    answer["restored_points"] = points_back;
+    answer["reversed_referrer_reward_minor"] =
+        referrer.is_object() && referrer["kind"] != "points" ? referrer["amount"] : json(0);
+    answer["referrer_reward_reversed"] = std::move(referrer);
     answer["revoked_code"] = std::move(revoked);
     answer["events"] = events.range();
     const std::string text = answer.dump();
-    if (st = c.store_->mark_transaction_reversed(req.txn_id, req.reversal_id); !st) {
-      return fail(st.error());
+    if (complete) {
+      if (st = c.store_->mark_transaction_reversed(req.txn_id, req.reversal_id); !st) {
+        return fail(st.error());
+      }
     }
     if (st = c.store_->save_reversal(req.reversal_id, req.txn_id, {req.context.digest, text}, now);
         !st) {
@@ -430,6 +1082,28 @@ Result<std::unique_ptr<Checkout>> Checkout::open(wire::StoreConfig config,
                                                  std::unique_ptr<Clock> clock) {
   auto store = store::Store::open(config.data_dir, config.store_id, std::string(config.currency.code));
   if (!store) return store.error();
+  // A rule set installed later (from head office) outranks an older one in
+  // the configuration file.
+  auto installed = (*store)->meta("rules");
+  if (!installed) return installed.error();
+  if (*installed && installed->has_value()) {
+    const json doc = json::parse(**installed, nullptr, false);
+    auto rules = rules::parse_ruleset(doc, "rules");
+    if (rules && rules->version > config.rules.version && wire::check_rule_keys(config, *rules)) {
+      config.rules = std::move(*rules);
+    }
+  }
+  // Offline exposure is measured from the last sync, or from the first open.
+  auto opened = (*store)->meta("opened_at_ms");
+  if (!opened) return opened.error();
+  if (!*opened) {
+    auto tx = store::WriteTransaction::begin((*store)->db());
+    if (!tx) return tx.error();
+    if (auto st = (*store)->set_meta("opened_at_ms", std::to_string(clock->now_ms())); !st) {
+      return st.error();
+    }
+    if (auto st = (*tx)->commit(); !st) return st.error();
+  }
   return std::unique_ptr<Checkout>(
       new Checkout(std::move(config), std::move(*store), std::move(clock)));
 }
@@ -438,35 +1112,45 @@ Answer Checkout::preview(std::string_view request) {
   auto req = wire::parse_checkout_request(request, config_.currency, false);
   if (!req) return fail(req.error());
   if (auto st = Impl::apply_clock(*this, req->context); !st) return fail(st.error());
+  const std::int64_t now = clock_->now_ms();
   json answer = base_answer();
+  auto snapshot = store::ReadTransaction::begin(store_->db());
+  if (!snapshot) return fail(snapshot.error());
+  std::optional<CodeCheck> check;
+  std::optional<Error> rejected;
+  if (req->code) {
+    auto checked = Impl::check_code_limited(*this, *req, now);
+    if (checked) {
+      check = std::move(*checked);
+    } else if (checked.error().kind == ErrorKind::code_rejected) {
+      rejected = checked.error();
+    } else {
+      return fail(checked.error());
+    }
+  }
+  auto pricing = price(config_, *store_, req->cart, check ? &check->decision : nullptr, req->spend, now);
+  if (!pricing) return fail(pricing.error());
+  answer.update(totals(req->cart, *pricing));
+  const auto ask = rules::should_ask(config_.rules, req->cart, answer["total_minor"].get<std::int64_t>(), req->nps);
+  answer["ask"] = {{"ask", ask.ask}, {"why", ask.why}};
   if (!req->code) {
-    answer.update(totals(req->cart, nullptr));
     answer["code"] = nullptr;
     answer["referrer_reward"] = nullptr;
     return succeed(answer);
   }
-  auto snapshot = store::ReadTransaction::begin(store_->db());
-  if (!snapshot) return fail(snapshot.error());
-  auto check = Impl::check_code_limited(*this, *req, clock_->now_ms());
-  if (!check) {
-    if (check.error().kind != ErrorKind::code_rejected) return fail(check.error());
+  if (rejected) {
     const auto normalized = codes::normalize(*req->code);
-    answer.update(totals(req->cart, nullptr));
-    answer["code"] = {{"code", normalized ? codes::display(*normalized) : *req->code},
-                      {"status", "rejected"},
-                      {"reason", check.error().reason},
-                      {"message", check.error().message}};
+    answer["code"] = code_json(normalized ? codes::display(*normalized) : *req->code, "rejected",
+                               rejected->reason, rejected->message);
     answer["referrer_reward"] = nullptr;
-    answer["error"] = wire::error_document(check.error())["error"];
-    return Answer{check.error(), answer.dump()};
+    answer["error"] = wire::error_document(*rejected)["error"];
+    return Answer{*rejected, answer.dump()};
   }
-  answer.update(totals(req->cart, &check->decision));
-  answer["code"] = {{"code", codes::display(check->normalized)},
-                    {"status", "accepted"},
-                    {"reason", ""},
-                    {"message", check->decision.message}};
-  answer["referrer_reward"] = {{"kind", "store_credit"},
-                               {"amount_minor", check->decision.referrer_reward_minor}};
+  answer["code"] = code_json(codes::display(check->normalized), "accepted", "", check->decision.message);
+  answer["code"]["program"] = check->decision.program->id;
+  answer["code"]["flags"] = check->decision.flags;
+  answer["referee_credit_minor"] = check->decision.referee_credit_minor;
+  answer["referrer_reward"] = referrer_json(check->decision, now);
   return succeed(answer);
 }
 
@@ -482,7 +1166,10 @@ Answer Checkout::commit(std::string_view request) {
   std::optional<CodeCheck> code;
   if (req->code) {
     auto check = Impl::check_code_limited(*this, *req, now);
-    if (!check) return fail(check.error());
+    if (!check) {
+      Impl::record_refusal(*this, *req, check.error(), now);
+      return fail(check.error());
+    }
     code = std::move(*check);
   }
   return Impl::commit_in_transaction(*this, *req, code, now);
@@ -514,6 +1201,15 @@ Answer Checkout::issue_code(std::string_view request) {
   auto req = wire::parse_issue_code_request(request);
   if (!req) return fail(req.error());
   if (auto st = Impl::apply_clock(*this, req->context); !st) return fail(st.error());
+  const codes::CodeKey* key = &config_.active_key();
+  if (req->partner_id) {
+    const auto* partner = config_.rules.partner(*req->partner_id);
+    if (partner == nullptr) {
+      return fail(make_error(ErrorKind::not_found, "partner_id",
+                             "no partner program \"" + *req->partner_id + "\" in the rule set"));
+    }
+    key = config_.key(partner->key_id);
+  }
   const std::int64_t now = clock_->now_ms();
   auto tx = store::WriteTransaction::begin(store_->db());
   if (!tx) return fail(tx.error());
@@ -521,7 +1217,7 @@ Answer Checkout::issue_code(std::string_view request) {
   if (auto st = Impl::register_customer(*this, req->customer_id, now, std::nullopt, events); !st) {
     return fail(st.error());
   }
-  auto issued = Impl::issue_or_reuse_code(*this, req->customer_id, now, std::nullopt, events);
+  auto issued = Impl::issue_or_reuse_code(*this, req->customer_id, *key, now, std::nullopt, events);
   if (!issued) return fail(issued.error());
   if (auto done = (*tx)->commit(); !done) return fail(done.error());
   json answer = base_answer();
@@ -534,6 +1230,9 @@ Answer Checkout::customer(std::string_view request) {
   auto req = wire::parse_customer_request(request);
   if (!req) return fail(req.error());
   if (auto st = Impl::apply_clock(*this, req->context); !st) return fail(st.error());
+  const std::int64_t now = clock_->now_ms();
+  auto snapshot = store::ReadTransaction::begin(store_->db());
+  if (!snapshot) return fail(snapshot.error());
   auto view = store_->customer_view(req->customer_id);
   if (!view) return fail(view.error());
   auto codes_json = json::array();
@@ -544,12 +1243,25 @@ Answer Checkout::customer(std::string_view request) {
                           {"redemptions", code.redemptions},
                           {"revoked", code.revoked}});
   }
+  auto credit = store_->balance(req->customer_id, "store_credit", now);
+  if (!credit) return fail(credit.error());
+  auto points = store_->balance(req->customer_id, "points", now);
+  if (!points) return fail(points.error());
+  auto gift = store_->balance(req->customer_id, "gift_card", now);
+  if (!gift) return fail(gift.error());
   json answer = base_answer();
   answer["customer_id"] = req->customer_id;
   answer["known"] = view->known;
   answer["first_seen_ms"] = view->first_seen_ms;
   answer["purchases"] = view->purchases;
-  answer["wallet"] = {{"currency", config_.currency.code}, {"balance_minor", view->balance_minor}};
+  answer["wallet"] = {{"currency", config_.currency.code},
+                      {"balance_minor", credit->spendable},
+                      {"pending_minor", credit->pending},
+                      {"held_minor", credit->held},
+                      {"points", points->spendable},
+                      {"pending_points", points->pending},
+                      {"held_points", points->held},
+                      {"gift_cards_owed_minor", gift->spendable + gift->pending}};
   answer["codes"] = std::move(codes_json);
   answer["referred_by"] =
       view->referred_by ? json(codes::display(*view->referred_by)) : json(nullptr);
@@ -572,6 +1284,139 @@ Answer Checkout::render(std::string_view request) {
   auto bytes = receipt::render(config_, answer, req->what, req->format, std::move(req->host_lines));
   if (!bytes) return fail(bytes.error());
   return Answer{std::nullopt, std::move(*bytes)};
+}
+
+Answer Checkout::ask_outcome(std::string_view request) {
+  auto req = wire::parse_ask_outcome_request(request);
+  if (!req) return fail(req.error());
+  if (auto st = Impl::apply_clock(*this, req->context); !st) return fail(st.error());
+  if (auto replay = replay_of(store_->find_ask_outcome(req->txn_id), req->context.digest, "txn_id",
+                              req->txn_id)) {
+    return *replay;
+  }
+  auto record = store_->transaction_record(req->txn_id);
+  if (!record) return fail(record.error());
+  if (!*record) {
+    return fail(make_error(ErrorKind::not_found, "txn_id",
+                           "no committed transaction \"" + req->txn_id + "\" in this store"));
+  }
+  const std::int64_t now = clock_->now_ms();
+  auto tx = store::WriteTransaction::begin(store_->db());
+  if (!tx) return fail(tx.error());
+  EventBatch events(*store_, now, config_.rules.version);
+  auto st = events.add("ask_recorded", {{"txn_id", req->txn_id},
+                                        {"outcome", req->outcome},
+                                        {"customer_id", nullable((*record)->customer_id)},
+                                        {"terminal_id", req->terminal_id},
+                                        {"cashier_id", nullable(req->cashier_id)}});
+  if (!st) return fail(st.error());
+  json answer = base_answer();
+  answer["txn_id"] = req->txn_id;
+  answer["outcome"] = req->outcome;
+  answer["events"] = events.range();
+  const std::string text = answer.dump();
+  if (st = store_->save_ask_outcome(req->txn_id, {req->context.digest, text}); !st) return fail(st.error());
+  if (auto done = (*tx)->commit(); !done) return fail(done.error());
+  return Answer{std::nullopt, text};
+}
+
+Answer Checkout::lead(std::string_view request) {
+  auto req = wire::parse_lead_request(request);
+  if (!req) return fail(req.error());
+  if (auto st = Impl::apply_clock(*this, req->context); !st) return fail(st.error());
+  auto exists = store_->lead_exists(req->lead_id);
+  if (!exists) return fail(exists.error());
+  if (*exists) {
+    return fail(make_error(ErrorKind::conflict, "lead_id",
+                           "\"" + req->lead_id + "\" was already recorded"));
+  }
+  const std::int64_t now = clock_->now_ms();
+  auto tx = store::WriteTransaction::begin(store_->db());
+  if (!tx) return fail(tx.error());
+  EventBatch events(*store_, now, config_.rules.version);
+  if (auto st = Impl::register_customer(*this, req->customer_id, now, std::nullopt, events); !st) {
+    return fail(st.error());
+  }
+  // The friend's name and contact exist only sealed with the referrer's key.
+  const json contact = {{"name", req->friend_name}, {"contact", req->friend_contact}};
+  auto sealed = Impl::seal_for(*this, req->customer_id, "lead:" + req->lead_id, contact.dump());
+  if (!sealed) return fail(sealed.error());
+  if (auto st = store_->insert_lead(req->lead_id, req->customer_id, *sealed, now); !st) {
+    return fail(st.error());
+  }
+  auto st = events.add("lead_captured", {{"lead_id", req->lead_id},
+                                         {"customer_id", req->customer_id},
+                                         {"consent", true},
+                                         {"sealed", *sealed},
+                                         {"terminal_id", req->terminal_id},
+                                         {"cashier_id", nullable(req->cashier_id)}});
+  if (!st) return fail(st.error());
+  if (auto done = (*tx)->commit(); !done) return fail(done.error());
+  json answer = base_answer();
+  answer["lead_id"] = req->lead_id;
+  answer["customer_id"] = req->customer_id;
+  answer["events"] = events.range();
+  return succeed(answer);
+}
+
+Answer Checkout::forget(std::string_view request) {
+  auto req = wire::parse_forget_request(request);
+  if (!req) return fail(req.error());
+  if (auto st = Impl::apply_clock(*this, req->context); !st) return fail(st.error());
+  const std::int64_t now = clock_->now_ms();
+  auto tx = store::WriteTransaction::begin(store_->db());
+  if (!tx) return fail(tx.error());
+  EventBatch events(*store_, now, config_.rules.version);
+  auto removed = store_->forget(req->customer_id);
+  if (!removed) return fail(removed.error());
+  // The money facts stay: only the key to the sealed contact data goes.
+  auto st = events.add("customer_forgotten",
+                       {{"customer_id", req->customer_id}, {"terminal_id", req->terminal_id}});
+  if (!st) return fail(st.error());
+  if (auto done = (*tx)->commit(); !done) return fail(done.error());
+  json answer = base_answer();
+  answer["customer_id"] = req->customer_id;
+  answer["removed"] = *removed;
+  answer["events"] = events.range();
+  return succeed(answer);
+}
+
+Answer Checkout::install_rules(std::string_view request) {
+  auto req = wire::parse_rules_request(request);
+  if (!req) return fail(req.error());
+  if (auto st = Impl::apply_clock(*this, req->context); !st) return fail(st.error());
+  // Checked whole before anything changes: a bad rule set leaves the active
+  // one in place.
+  auto rules = rules::parse_ruleset(req->rules, "rules");
+  if (!rules) return fail(rules.error());
+  if (auto st = wire::check_rule_keys(config_, *rules); !st) {
+    return fail(make_error(ErrorKind::bad_request, st.error().field, st.error().message));
+  }
+  if (rules->version <= config_.rules.version) {
+    return fail(make_error(ErrorKind::conflict, "rules.version",
+                           "must be newer than the active rule set's version " +
+                               std::to_string(config_.rules.version) + ", got " +
+                               std::to_string(rules->version)));
+  }
+  const std::int64_t now = clock_->now_ms();
+  auto tx = store::WriteTransaction::begin(store_->db());
+  if (!tx) return fail(tx.error());
+  EventBatch events(*store_, now, rules->version);
+  if (auto st = store_->set_meta("rules", req->rules.dump()); !st) return fail(st.error());
+  auto st = events.add("rules_installed", {{"version", rules->version},
+                                           {"previous_version", config_.rules.version},
+                                           {"program", rules->program.id},
+                                           {"partners", rules->partners.size()}});
+  if (!st) return fail(st.error());
+  if (auto done = (*tx)->commit(); !done) return fail(done.error());
+  json answer = base_answer();
+  answer["version"] = rules->version;
+  answer["previous_version"] = config_.rules.version;
+  answer["events"] = events.range();
+  config_.rules = std::move(*rules);
+  attempts_.reconfigure(config_.rules.limits.failed_code_attempts,
+                        config_.rules.limits.window_minutes * 60'000);
+  return succeed(answer);
 }
 
 }  // namespace refpos::checkout

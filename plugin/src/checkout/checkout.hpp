@@ -50,8 +50,14 @@ class Checkout {
   // ABI 1.1: what prints for a committed transaction. On success `json`
   // holds the rendered bytes (ESC/POS or PNG are binary), not JSON.
   Answer render(std::string_view request);
+  // ABI 1.2, through call(): the referral loop around the checkout.
+  Answer ask_outcome(std::string_view request);
+  Answer lead(std::string_view request);
+  Answer forget(std::string_view request);
+  Answer install_rules(std::string_view request);
 
   [[nodiscard]] const wire::StoreConfig& config() const { return config_; }
+  [[nodiscard]] Clock& clock() { return *clock_; }
   store::Store& store() { return *store_; }
 
  private:

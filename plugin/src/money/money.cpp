@@ -140,6 +140,15 @@ Result<std::int64_t> checked_multiply(std::int64_t quantity, std::int64_t unit_m
   return static_cast<std::int64_t>(product);
 }
 
+std::int64_t share_half_up(std::int64_t amount_minor, std::int64_t part, std::int64_t whole) {
+  assert(0 <= part && part <= whole);
+  if (whole == 0) return 0;
+  const bool negative = amount_minor < 0;
+  const Int128 magnitude = static_cast<Int128>(negative ? -amount_minor : amount_minor);
+  const Int128 scaled = (magnitude * part * 2 + whole) / (static_cast<Int128>(whole) * 2);
+  return negative ? -static_cast<std::int64_t>(scaled) : static_cast<std::int64_t>(scaled);
+}
+
 std::int64_t percent_of_half_up(std::int64_t amount_minor, std::int32_t basis_points) {
   assert(amount_minor >= 0 && amount_minor <= kMaxAmountMinor);
   assert(basis_points >= 0 && basis_points <= kBasisPointsWhole);

@@ -73,8 +73,16 @@ Result<std::int64_t> checked_multiply(std::int64_t quantity, std::int64_t unit_m
 
 // amount_minor * basis_points / 10'000, rounded half-up (away from zero on
 // exact halves) to the minor unit. Requires 0 <= amount_minor <= kMaxAmountMinor
-// and 0 <= basis_points <= kBasisPointsWhole. The only rounding in refpos.
+// and 0 <= basis_points <= kBasisPointsWhole. Tax (money/tax.hpp) and
+// refund shares (below) are the other roundings.
 std::int64_t percent_of_half_up(std::int64_t amount_minor, std::int32_t basis_points);
+
+// amount_minor * part / whole, rounded half-up: the share of an amount that
+// belongs to `part` of `whole` units (0 when whole is 0). Refunds take
+// differences of this cumulative share, so any sequence of partial refunds
+// adds up to the whole amount exactly. Requires 0 <= part <= whole and
+// |amount_minor| <= kMaxAmountMinor.
+std::int64_t share_half_up(std::int64_t amount_minor, std::int64_t part, std::int64_t whole);
 
 // Splits `total_minor` over parts in proportion to `weights_minor` by largest
 // remainder: each part gets floor(total * w / W), and the units left over go

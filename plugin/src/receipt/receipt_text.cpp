@@ -42,6 +42,7 @@ std::vector<std::string> receipt_lines(const ReceiptFacts& facts) {
     add_wrapped(lines, "  code " + *facts.redeemed_code + ": welcome, and thank your friend!",
                 width);
   }
+  for (const auto& note : facts.notes) add_wrapped(lines, note, width);
   if (facts.issued_code) {
     lines.push_back(std::string(static_cast<std::size_t>(width), '-'));
     add_wrapped(lines, "Your referral code: " + *facts.issued_code, width);

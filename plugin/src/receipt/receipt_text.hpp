@@ -19,6 +19,9 @@ struct ReceiptFacts {
   std::string offer_message;                 // what the friend and referrer get
   std::string share_link;
   std::int64_t code_expires_at_ms = 0;
+  // Lines about the loop: balances spent, the friend's welcome credit, and
+  // "Your friend joined" for a referrer whose friend redeemed.
+  std::vector<std::string> notes;
 };
 
 std::vector<std::string> receipt_lines(const ReceiptFacts& facts);

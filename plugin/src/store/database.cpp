@@ -82,7 +82,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path) {
   // disk (WAL fsync'd) before the host is told it happened, because commits
   // hand value to customers.
   if (auto st = db->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                         "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=2000;");
+                         "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=2000; PRAGMA secure_delete=ON;");
       !st) {
     return st.error();
   }

@@ -62,6 +62,75 @@ CREATE TABLE wallets (
   balance_minor INTEGER NOT NULL
 ) STRICT;
 )sql",
+    // 2: the referral loop: a wallet ledger (pending rewards, points, spent
+    // balances), partial refunds, identities against self-referral, sealed
+    // contact data that can be forgotten, leads, close-the-loop notices.
+    R"sql(
+CREATE TABLE wallet_entries (
+  entry_id INTEGER PRIMARY KEY,
+  customer_id TEXT NOT NULL,
+  unit TEXT NOT NULL CHECK (unit IN ('store_credit', 'points', 'gift_card')),
+  amount INTEGER NOT NULL,
+  spendable_at_ms INTEGER NOT NULL,
+  held INTEGER NOT NULL DEFAULT 0,
+  txn_id TEXT,
+  source TEXT NOT NULL
+) STRICT;
+CREATE INDEX wallet_by_customer ON wallet_entries(customer_id, unit);
+INSERT INTO wallet_entries (customer_id, unit, amount, spendable_at_ms, source)
+  SELECT customer_id, 'store_credit', balance_minor, 0, 'migrated' FROM wallets
+  WHERE balance_minor <> 0;
+DROP TABLE wallets;
+ALTER TABLE redemptions ADD COLUMN program TEXT NOT NULL DEFAULT '';
+ALTER TABLE redemptions ADD COLUMN redeemed_at_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE redemptions ADD COLUMN terminal_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE redemptions ADD COLUMN cashier_id TEXT;
+ALTER TABLE redemptions ADD COLUMN referrer_unit TEXT NOT NULL DEFAULT 'store_credit';
+ALTER TABLE redemptions ADD COLUMN referrer_spendable_at_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE redemptions ADD COLUMN referrer_held INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE redemptions ADD COLUMN referee_credit_minor INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE redemptions ADD COLUMN rewarded INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX redemptions_by_time ON redemptions(redeemed_at_ms);
+CREATE INDEX redemptions_by_referrer ON redemptions(referrer_customer_id, redeemed_at_ms);
+CREATE TABLE reversals_v2 (
+  reversal_id TEXT PRIMARY KEY,
+  txn_id TEXT NOT NULL REFERENCES transactions(txn_id),
+  request_sha256 BLOB NOT NULL,
+  answer TEXT NOT NULL,
+  reversed_at_ms INTEGER NOT NULL
+) STRICT;
+INSERT INTO reversals_v2 SELECT reversal_id, txn_id, request_sha256, answer, reversed_at_ms
+  FROM reversals;
+DROP TABLE reversals;
+ALTER TABLE reversals_v2 RENAME TO reversals;
+CREATE INDEX reversals_by_txn ON reversals(txn_id);
+ALTER TABLE transactions ADD COLUMN lines TEXT;
+ALTER TABLE transactions ADD COLUMN refunded TEXT;
+CREATE TABLE identities (
+  customer_id TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  PRIMARY KEY (customer_id, hash)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE pii_keys (subject TEXT PRIMARY KEY, key BLOB NOT NULL) STRICT;
+CREATE TABLE leads (
+  lead_id TEXT PRIMARY KEY,
+  customer_id TEXT NOT NULL,
+  sealed TEXT,
+  created_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE notices (
+  txn_id TEXT PRIMARY KEY,
+  customer_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  delivered_in TEXT
+) STRICT;
+CREATE INDEX notices_by_customer ON notices(customer_id, delivered_in);
+CREATE TABLE ask_outcomes (
+  txn_id TEXT PRIMARY KEY,
+  request_sha256 BLOB NOT NULL,
+  answer TEXT NOT NULL
+) STRICT;
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -330,20 +399,28 @@ Status Store::revoke_code(const std::string& code) {
 }
 
 Status Store::insert_redemption(const std::string& txn_id, const std::string& customer_id,
-                                const RedemptionRecord& redemption) {
+                                const RedemptionRecord& r) {
   auto q = db_->query(
       "INSERT INTO redemptions (txn_id, code, customer_id, discount_minor, referrer_customer_id,"
-      " referrer_reward_minor) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      " referrer_reward_minor, program, redeemed_at_ms, terminal_id, cashier_id, referrer_unit,"
+      " referrer_spendable_at_ms, referrer_held, referee_credit_minor)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
   if (!q) return q.error();
-  (*q)->bind(1, std::string_view(txn_id)).bind(2, std::string_view(redemption.code));
-  (*q)->bind(3, std::string_view(customer_id)).bind(4, redemption.discount_minor);
-  (*q)->bind(5, redemption.referrer_customer_id).bind(6, redemption.referrer_reward_minor);
+  (*q)->bind(1, std::string_view(txn_id)).bind(2, std::string_view(r.code));
+  (*q)->bind(3, std::string_view(customer_id)).bind(4, r.discount_minor);
+  (*q)->bind(5, r.referrer_customer_id).bind(6, r.referrer_reward);
+  (*q)->bind(7, std::string_view(r.program)).bind(8, r.redeemed_at_ms);
+  (*q)->bind(9, std::string_view(r.terminal_id)).bind(10, r.cashier_id);
+  (*q)->bind(11, std::string_view(r.referrer_unit)).bind(12, r.referrer_spendable_at_ms);
+  (*q)->bind(13, std::int64_t{r.referrer_held}).bind(14, r.referee_credit_minor);
   return (*q)->run();
 }
 
 Result<std::optional<RedemptionRecord>> Store::redemption_of(const std::string& txn_id) {
   auto q = db_->query(
-      "SELECT code, discount_minor, referrer_customer_id, referrer_reward_minor"
+      "SELECT code, discount_minor, referrer_customer_id, referrer_reward_minor, program,"
+      " redeemed_at_ms, terminal_id, cashier_id, referrer_unit, referrer_spendable_at_ms,"
+      " referrer_held, referee_credit_minor, rewarded"
       " FROM redemptions WHERE txn_id = ?1 AND reversed = 0");
   if (!q) return q.error();
   (*q)->bind(1, std::string_view(txn_id));
@@ -351,8 +428,21 @@ Result<std::optional<RedemptionRecord>> Store::redemption_of(const std::string& 
   if (!row) return row.error();
   if (!*row) return std::optional<RedemptionRecord>{};
   auto& r = **q;
-  return std::optional<RedemptionRecord>(
-      RedemptionRecord{r.text(0), r.int64(1), r.optional_text(2), r.int64(3)});
+  RedemptionRecord out;
+  out.code = r.text(0);
+  out.discount_minor = r.int64(1);
+  out.referrer_customer_id = r.optional_text(2);
+  out.referrer_reward = r.int64(3);
+  out.program = r.text(4);
+  out.redeemed_at_ms = r.int64(5);
+  out.terminal_id = r.text(6);
+  out.cashier_id = r.optional_text(7);
+  out.referrer_unit = r.text(8);
+  out.referrer_spendable_at_ms = r.int64(9);
+  out.referrer_held = r.int64(10) != 0;
+  out.referee_credit_minor = r.int64(11);
+  out.rewarded = r.int64(12) != 0;
+  return std::optional<RedemptionRecord>(std::move(out));
 }
 
 Status Store::mark_redemption_reversed(const std::string& txn_id) {
@@ -362,21 +452,11 @@ Status Store::mark_redemption_reversed(const std::string& txn_id) {
   return (*q)->run();
 }
 
-Status Store::add_to_wallet(const std::string& customer_id, std::int64_t delta_minor) {
-  auto q = db_->query(
-      "INSERT INTO wallets (customer_id, balance_minor) VALUES (?1, ?2)"
-      " ON CONFLICT (customer_id) DO UPDATE SET balance_minor = balance_minor + excluded.balance_minor");
-  if (!q) return q.error();
-  (*q)->bind(1, std::string_view(customer_id)).bind(2, delta_minor);
-  return (*q)->run();
-}
-
 Result<CustomerView> Store::customer_view(const std::string& customer_id) {
   CustomerView view;
   {
     auto q = db_->query(
-        "SELECT c.first_seen_ms, c.purchases, c.referred_by, coalesce(w.balance_minor, 0)"
-        " FROM customers c LEFT JOIN wallets w USING (customer_id) WHERE c.customer_id = ?1");
+        "SELECT first_seen_ms, purchases, referred_by, 0 FROM customers WHERE customer_id = ?1");
     if (!q) return q.error();
     (*q)->bind(1, std::string_view(customer_id));
     auto row = (*q)->step();

@@ -36,9 +36,44 @@ struct TransactionRecord {
 struct RedemptionRecord {
   std::string code;
   std::int64_t discount_minor = 0;
-  std::optional<std::string> referrer_customer_id;  // credited here, if known
-  std::int64_t referrer_reward_minor = 0;
+  std::optional<std::string> referrer_customer_id;  // rewarded here, if known
+  std::int64_t referrer_reward = 0;                 // in referrer_unit
+  std::string program;
+  std::int64_t redeemed_at_ms = 0;
+  std::string terminal_id;
+  std::optional<std::string> cashier_id;
+  std::string referrer_unit = "store_credit";       // store_credit, points or gift_card
+  std::int64_t referrer_spendable_at_ms = 0;
+  bool referrer_held = false;
+  std::int64_t referee_credit_minor = 0;
+  bool rewarded = true;                             // the referrer's reward still stands
 };
+
+// One movement in a wallet: a reward (pending until spendable_at_ms), a
+// spend, a reversal. Balances are sums, so every movement is a fact.
+struct WalletEntry {
+  std::string customer_id;                          // or "partner:<id>"
+  std::string unit;                                 // store_credit, points, gift_card
+  std::int64_t amount = 0;
+  std::int64_t spendable_at_ms = 0;
+  bool held = false;
+  std::optional<std::string> txn_id;
+  std::string source;
+};
+
+struct Balance {
+  std::int64_t spendable = 0;
+  std::int64_t pending = 0;   // becomes spendable after the return window
+  std::int64_t held = 0;      // held for review at head office
+};
+
+struct Notice {
+  std::string txn_id;         // the friend's redemption
+  std::string text;
+};
+
+// How redemptions are counted for velocity rules.
+enum class CountBy { code, terminal, cashier };
 
 struct CodeRecord {
   std::string code;  // normalised
@@ -105,8 +140,39 @@ class Store {
   Result<std::optional<RedemptionRecord>> redemption_of(const std::string& txn_id);
   Status mark_redemption_reversed(const std::string& txn_id);
 
-  Status add_to_wallet(const std::string& customer_id, std::int64_t delta_minor);
+  Status mark_referrer_unrewarded(const std::string& txn_id);
   Result<CustomerView> customer_view(const std::string& customer_id);
+
+  // The referral loop (store/loop.cpp).
+  Status add_wallet_entry(const WalletEntry& entry);
+  Result<Balance> balance(const std::string& customer_id, std::string_view unit, std::int64_t now_ms);
+  Result<std::int64_t> count_redemptions(CountBy by, const std::string& value, std::int64_t since_ms);
+  Result<std::int64_t> count_referrer_rewards(const std::string& referrer, std::int64_t since_ms);
+  // Value granted (discounts, friend's credit, referrer's money) since a time.
+  Result<std::int64_t> granted_since(std::int64_t since_ms);
+  Status add_identity(const std::string& customer_id, const std::string& hash);
+  Result<rules::IdSet> identities_of(const std::string& customer_id);
+  // The subject's sealing key, made on first use.
+  Result<std::vector<std::uint8_t>> pii_key(const std::string& subject, bool create);
+  // Forgets a subject: their key, identities and leads' sealed contacts.
+  // Returns how many rows went.
+  Result<std::int64_t> forget(const std::string& customer_id);
+  Result<bool> lead_exists(const std::string& lead_id);
+  Status insert_lead(const std::string& lead_id, const std::string& customer_id,
+                     const std::string& sealed, std::int64_t at_ms);
+  Status add_notice(const std::string& txn_id, const std::string& customer_id, const std::string& text);
+  Status drop_notice(const std::string& txn_id);
+  Result<std::vector<Notice>> undelivered_notices(const std::string& customer_id);
+  Status mark_notices_delivered(const std::string& customer_id, const std::string& in_txn);
+  Status save_lines(const std::string& txn_id, const std::string& lines_json);
+  Result<std::optional<std::string>> lines_of(const std::string& txn_id);
+  Result<std::optional<std::string>> refunded_of(const std::string& txn_id);
+  Status set_refunded(const std::string& txn_id, const std::string& refunded_json);
+  Result<std::optional<SavedAnswer>> find_ask_outcome(const std::string& txn_id);
+  Status save_ask_outcome(const std::string& txn_id, const SavedAnswer& saved);
+  // meta values (e.g. "last_sync_ms", "opened_at_ms").
+  Result<std::optional<std::string>> meta(const std::string& key);
+  Status set_meta(const std::string& key, const std::string& value);
 
  private:
   Store(std::unique_ptr<Database> db, int lock_fd, std::string store_id);

@@ -192,7 +192,11 @@ Result<StoreConfig> parse_store_config(std::string_view text) {
   const auto locale = r.optional_text("locale", 16).value_or("en-US");
   const Json* printer = r.object("printer", false);
   const auto template_path = r.optional_text("receipt_template", kMaxPathBytes);
+  const auto time_zone = r.optional_text("time_zone", 64).value_or("UTC0");
   if (auto st = r.finish(); !st) return as_config(st.error());
+  auto zone = TimeZone::parse(time_zone);
+  if (!zone) return as_config(zone.error());
+  config.time_zone = std::move(*zone);
   if (config.store_name.empty()) config.store_name = config.store_id;
   const auto found_locale = money::find_locale(locale);
   if (!found_locale) {
@@ -214,6 +218,7 @@ Result<StoreConfig> parse_store_config(std::string_view text) {
   if (auto st = read_keys(*keys, "code_keys", config); !st) return as_config(st.error());
   auto parsed_rules = rules::parse_ruleset(*rules, "rules");
   if (!parsed_rules) return as_config(parsed_rules.error());
+  if (auto st = check_rule_keys(config, *parsed_rules); !st) return as_config(st.error());
   config.rules = std::move(*parsed_rules);
   if (clock != nullptr) {
     if (auto st = read_clock(*clock, config); !st) return as_config(st.error());
@@ -229,6 +234,23 @@ Result<StoreConfig> parse_store_config(std::string_view text) {
   }
   if (auto st = check_qr_fits(config); !st) return as_config(st.error());
   return config;
+}
+
+Status check_rule_keys(const StoreConfig& config, const rules::RuleSet& rules) {
+  for (std::size_t i = 0; i < rules.partners.size(); ++i) {
+    const auto& p = rules.partners[i];
+    const std::string field = "rules.partners[" + std::to_string(i) + "].key_id";
+    if (config.key(p.key_id) == nullptr) {
+      return make_error(ErrorKind::config, field,
+                        "key " + std::to_string(p.key_id) + " is not among code_keys");
+    }
+    if (p.key_id == config.active_key_id) {
+      return make_error(ErrorKind::config, field,
+                        "key " + std::to_string(p.key_id) +
+                            " is the active key for customer codes; a partner needs its own");
+    }
+  }
+  return ok_status();
 }
 
 std::string share_link(const StoreConfig& config, std::string_view normalized_code) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "base/time_zone.hpp"
 #include "codes/code.hpp"
 #include "money/format.hpp"
 #include "money/money.hpp"
@@ -34,6 +35,8 @@ struct StoreConfig {
   rules::RuleSet rules;
   std::string share_link_template;           // contains "{code}", or empty
   std::optional<std::int64_t> fixed_clock_ms;  // test clock override
+  // Where monthly and yearly limits start (POSIX TZ, e.g. "CET-1CEST,M3.5.0,M10.5.0/3").
+  TimeZone time_zone = TimeZone::utc();
   // Receipts (docs/receipts.md).
   std::string store_name;                    // printed in the header; defaults to store_id
   money::Locale locale;                      // money on receipts; en-US by default
@@ -46,6 +49,10 @@ struct StoreConfig {
 
 // Parses and checks a configuration document. Errors are of kind `config`.
 Result<StoreConfig> parse_store_config(std::string_view text);
+
+// A partner's code key must be one of the store's keys and not the active
+// key for customer codes (rules arriving after open are checked again).
+Status check_rule_keys(const StoreConfig& config, const rules::RuleSet& rules);
 
 // The share link for a normalised code ("" without a template).
 std::string share_link(const StoreConfig& config, std::string_view normalized_code);

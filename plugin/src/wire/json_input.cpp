@@ -1,5 +1,7 @@
 #include "wire/json_input.hpp"
 
+#include <cassert>
+
 #include <limits>
 
 namespace refpos::wire {
@@ -97,12 +99,20 @@ std::string describe_value(const Json& value) {
 FieldReader::FieldReader(const Json& object, std::string path)
     : object_(object), path_(std::move(path)) {}
 
+FieldReader::FieldReader(const Json& object, std::string path, std::vector<Error>* sink)
+    : object_(object), path_(std::move(path)), sink_(sink) {}
+
 std::string FieldReader::path_of(std::string_view key) const {
   if (path_.empty()) return std::string(key);
   return path_ + "." + std::string(key);
 }
 
 void FieldReader::fail(std::string_view key, std::string message) {
+  if (sink_ != nullptr) {
+    ++failures_;
+    sink_->push_back(make_error(ErrorKind::bad_request, path_of(key), std::move(message)));
+    return;
+  }
   if (!error_) error_ = make_error(ErrorKind::bad_request, path_of(key), std::move(message));
 }
 
@@ -226,11 +236,27 @@ Status FieldReader::finish() {
       std::string shown = Json(key).dump(-1, ' ', false, Json::error_handler_t::replace);
       if (shown.size() > 66) shown = shown.substr(0, 64) + "...\"";
       const bool printable = is_clean_text(key, kMaxIdBytes);
-      return make_error(ErrorKind::bad_request, path_of(printable ? key : "<member>"),
-                        "unknown member " + shown);
+      auto unknown = make_error(ErrorKind::bad_request, path_of(printable ? key : "<member>"),
+                                "unknown member " + shown);
+      if (sink_ == nullptr) return unknown;
+      ++failures_;
+      sink_->push_back(std::move(unknown));
     }
   }
+  if (failures_ > 0) return sink_->back();
   return ok_status();
+}
+
+Error join_errors(const std::vector<Error>& errors, ErrorKind kind, std::string field) {
+  assert(!errors.empty());
+  std::string message;
+  for (const auto& e : errors) {
+    if (!message.empty()) message += "; ";
+    message += e.describe();
+  }
+  if (errors.size() == 1) return make_error(kind, errors[0].field, errors[0].message);
+  return make_error(kind, std::move(field),
+                    std::to_string(errors.size()) + " problems: " + message);
 }
 
 }  // namespace refpos::wire

@@ -5,7 +5,9 @@
 // FieldReader keeps the first error and turns every later read into a no-op
 // that returns a default, so parsing code reads straight down without an
 // `if` after every field; finish() reports the first error, or an unknown
-// member (a typo must never be silently ignored).
+// member (a typo must never be silently ignored). A reader given an error
+// sink (rule sets) instead records every failure there and reads on, so that
+// one error can name every bad field.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -41,6 +44,8 @@ class FieldReader {
  public:
   // `path` prefixes field names in errors ("" at the top, "lines[3]" below).
   FieldReader(const Json& object, std::string path);
+  // Collects every failure into `sink` (shared by the readers of one document).
+  FieldReader(const Json& object, std::string path, std::vector<Error>* sink);
 
   // Required identifier: a string of 1..kMaxIdBytes clean UTF-8.
   std::string id(std::string_view key);
@@ -59,7 +64,7 @@ class FieldReader {
 
   // Records a failure found by the caller (for cross-field rules).
   void fail(std::string_view key, std::string message);
-  [[nodiscard]] bool failed() const { return error_.has_value(); }
+  [[nodiscard]] bool failed() const { return error_.has_value() || failures_ > 0; }
   [[nodiscard]] std::string path_of(std::string_view key) const;
 
   // The first error, or one for the first member that was never read.
@@ -72,7 +77,14 @@ class FieldReader {
   std::string path_;
   std::set<std::string, std::less<>> seen_;
   std::optional<Error> error_;
+  std::vector<Error>* sink_ = nullptr;
+  std::size_t failures_ = 0;
 };
+
+// One error of kind `kind` naming every failure in `errors` (non-empty): a
+// single failure as it is; several under `field` (the document's path) with
+// "N problems: a: ...; b: ..." as the message.
+Error join_errors(const std::vector<Error>& errors, ErrorKind kind, std::string field);
 
 // A short, safe rendering of a JSON value for an error message.
 std::string describe_value(const Json& value);

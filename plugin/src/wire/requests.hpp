@@ -19,6 +19,8 @@
 #include "cart/cart.hpp"
 #include "money/money.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace refpos::wire {
 
 using RequestDigest = std::vector<std::uint8_t>;  // SHA-256, 32 bytes
@@ -29,11 +31,27 @@ struct RequestContext {
   RequestDigest digest;
 };
 
+// Balances a customer chooses to spend at checkout (up to what they have).
+struct Spend {
+  std::int64_t store_credit_minor = 0;
+  std::int64_t points = 0;
+};
+
 struct CheckoutRequest {
   RequestContext context;
   std::optional<std::string> txn_id;     // required for commit
   Cart cart;
   std::optional<std::string> code;       // as typed; normalised by codes/
+  std::optional<int> nps;                // the customer's 0-10 answer, if asked
+  Spend spend;
+};
+
+inline constexpr std::size_t kMaxIdentityHashes = 8;
+inline constexpr std::size_t kMaxLinkedCustomers = 8;
+
+struct RefundLine {
+  std::size_t line = 0;
+  std::int64_t quantity = 0;
 };
 
 struct ReverseRequest {
@@ -43,6 +61,42 @@ struct ReverseRequest {
   std::string kind;                      // "void" or "refund"
   std::string terminal_id;
   std::optional<std::string> cashier_id;
+  std::vector<RefundLine> lines;         // a partial refund; empty: all of it
+};
+
+// What happened when the cashier was prompted to ask for a referral.
+struct AskOutcomeRequest {
+  RequestContext context;
+  std::string txn_id;
+  std::string outcome;                   // asked, declined, code_issued, not_asked
+  std::string terminal_id;
+  std::optional<std::string> cashier_id;
+};
+
+// A friend's contact handed over at the till, with the friend's consent.
+struct LeadRequest {
+  RequestContext context;
+  std::string lead_id;
+  std::string customer_id;               // who gave it
+  std::string friend_name;
+  std::string friend_contact;            // phone or e-mail
+  bool consent = false;                  // must be true
+  std::string terminal_id;
+  std::optional<std::string> cashier_id;
+};
+inline constexpr std::size_t kMaxNameBytes = 100;
+inline constexpr std::size_t kMaxContactBytes = 254;
+
+struct ForgetRequest {
+  RequestContext context;
+  std::string customer_id;
+  std::string terminal_id;
+};
+
+// A new rule set for the store (from head office).
+struct RulesRequest {
+  RequestContext context;
+  nlohmann::json rules;
 };
 
 struct IssueCodeRequest {
@@ -50,6 +104,7 @@ struct IssueCodeRequest {
   std::string customer_id;
   std::string terminal_id;
   std::optional<std::string> cashier_id;
+  std::optional<std::string> partner_id;  // a partner's code instead of a customer's
 };
 
 struct CustomerRequest {
@@ -74,5 +129,9 @@ Result<ReverseRequest> parse_reverse_request(std::string_view text);
 Result<IssueCodeRequest> parse_issue_code_request(std::string_view text);
 Result<CustomerRequest> parse_customer_request(std::string_view text);
 Result<RenderRequest> parse_render_request(std::string_view text);
+Result<AskOutcomeRequest> parse_ask_outcome_request(std::string_view text);
+Result<LeadRequest> parse_lead_request(std::string_view text);
+Result<ForgetRequest> parse_forget_request(std::string_view text);
+Result<RulesRequest> parse_rules_request(std::string_view text);
 
 }  // namespace refpos::wire

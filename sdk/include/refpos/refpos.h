@@ -41,6 +41,8 @@
  *   1.0  first release: version, open, close, last_error, preview, commit,
  *        reverse, issue_code, customer, free_buffer.
  *   1.1  render (receipts and coupons as ESC/POS, PNG, SVG or text).
+ *   1.2  call (named operations of the referral loop: ask_outcome, lead,
+ *        forget, install_rules; later operations need no new slot).
  */
 #ifndef REFPOS_REFPOS_H
 #define REFPOS_REFPOS_H
@@ -62,7 +64,7 @@ extern "C" {
  * built against major M works with any plugin of major M whose minor is at
  * least the host's minor. */
 #define REFPOS_ABI_VERSION_MAJOR 1
-#define REFPOS_ABI_VERSION_MINOR 1
+#define REFPOS_ABI_VERSION_MINOR 2
 #define REFPOS_ABI_VERSION \
     (REFPOS_ABI_VERSION_MAJOR * 0x10000U + REFPOS_ABI_VERSION_MINOR)
 
@@ -197,7 +199,30 @@ typedef struct refpos_api {
     refpos_status (*render)(refpos_store *store, const char *request,
                             size_t request_len, char **out, size_t *out_len);
 
-    /* ABI 1.2 and later: new slots go here, never above. */
+    /* ---- ABI 1.2 ---- */
+
+    /* Runs a named operation of the referral loop (docs/api.md, "call"):
+     *   "ask_outcome"    what happened when the cashier was prompted to ask
+     *                    for a referral: {"txn_id", "outcome": "asked" |
+     *                    "declined" | "code_issued" | "not_asked",
+     *                    "terminal_id", "cashier_id"}; idempotent per txn_id.
+     *   "lead"           a friend's name and contact handed over at the till,
+     *                    with the friend's consent: {"lead_id", "customer_id",
+     *                    "friend_name", "friend_contact", "consent": true,
+     *                    "terminal_id", "cashier_id"}.
+     *   "forget"         removes a customer's contact data (their leads'
+     *                    contacts, identity hashes) and keeps every money
+     *                    fact: {"customer_id", "terminal_id"}.
+     *   "install_rules"  a newer rule set: {"rules": {...}}; an invalid one
+     *                    is refused naming every bad field, and the active
+     *                    one stays.
+     * `operation` is a NUL-terminated ASCII name; an unknown one gets
+     * REFPOS_E_BAD_REQUEST. Request and answer as for preview. Thread-safe
+     * (serialised per handle). */
+    refpos_status (*call)(refpos_store *store, const char *operation, const char *request,
+                          size_t request_len, char **answer);
+
+    /* ABI 1.3 and later: new slots go here, never above. */
 } refpos_api;
 
 /* The one exported entry point. `wanted_abi_version` is the
