@@ -57,6 +57,14 @@ const std::vector<std::string> kSchemaNames = {"config",
                                                "customer.request",
                                                "customer.answer",
                                                "render.request",
+                                               "ask_outcome.request",
+                                               "ask_outcome.answer",
+                                               "lead.request",
+                                               "lead.answer",
+                                               "forget.request",
+                                               "forget.answer",
+                                               "install_rules.request",
+                                               "install_rules.answer",
                                                "error",
                                                "version"};
 
@@ -182,6 +190,17 @@ class Store {
   Reply reverse(const json& r) { return call(api().reverse, r.dump()); }
   Reply issue_code(const json& r) { return call(api().issue_code, r.dump()); }
   Reply customer(const json& r) { return call(api().customer, r.dump()); }
+  // ABI 1.2: a named operation of the referral loop through the call slot.
+  Reply run(const char* operation, const json& r) { return run_raw(operation, r.dump()); }
+  Reply run_raw(const char* operation, const std::string& request) {
+    char* answer = nullptr;
+    Reply reply;
+    reply.status = api().call(store_, operation, request.data(), request.size(), &answer);
+    if (answer != nullptr) reply.text = answer;
+    api().free_buffer(answer);
+    reply.body = json::parse(reply.text, nullptr, false);
+    return reply;
+  }
   // render answers bytes (PNG, ESC/POS) on success, an error document else.
   Reply render(const json& r) {
     const std::string request = r.dump();
@@ -230,6 +249,35 @@ json doc_config(const std::string& data_dir) {
   config["data_dir"] = data_dir;
   config["rules"] = doc_rules();
   return config;
+}
+
+// The second rule set of docs/api.md ("call", install_rules): every kind of
+// member the rule set format has. Its partner signs with key 2.
+json loop_rules() {
+  return json::parse(R"({
+    "schema": "refpos.rules/1",
+    "version": 2,
+    "program": "friends",
+    "referee": {"percent_off_bp": 1500, "cap_minor": 3000, "min_spend_minor": 2000,
+                "new_customers_only": true, "stacking": "skip_discounted_lines",
+                "excluded_categories": ["gift-cards"]},
+    "referrer": {"store_credit_minor": 1000, "pending_days": 14,
+                 "max_rewards": {"count": 10, "per": "year"}},
+    "code": {"valid_days": 60, "max_redemptions": 10,
+             "max_redemptions_per": {"count": 5, "per": "month"}},
+    "online_only": false,
+    "point_value_minor": 1,
+    "issue": {"when": "promoters", "min_spend_minor": 1000},
+    "limits": {"failed_code_attempts": 5, "window_minutes": 15},
+    "fraud": {"referrer_in_basket": "refuse",
+              "velocity": [{"scope": "terminal", "max": 20, "window_minutes": 60, "action": "hold"}]},
+    "offline": {"max_discount_per_redemption_minor": 5000, "max_granted_since_sync_minor": 50000,
+                "max_offline_hours": 72},
+    "partners": [{"id": "bakery", "name": "Corner Bakery", "key_id": 2,
+                  "referee": {"free_item": {"skus": ["COFFEE"]}, "new_customers_only": false},
+                  "referrer": {"points": 100},
+                  "code": {"valid_days": 365, "max_redemptions": 1000}}]
+  })");
 }
 
 json cart_line(const std::string& sku, std::int64_t quantity, std::int64_t unit_price_minor) {
@@ -402,24 +450,35 @@ TEST_CASE("schema: the examples of docs/api.md validate") {
     "schema": "refpos/1",
     "currency": "USD",
     "subtotal_minor": 5000,
+    "host_discount_minor": 0,
     "discount_minor": 1000,
+    "tax_minor": 0,
     "total_minor": 4000,
     "discount_lines": [{"line": 0, "amount_minor": 1000, "reason": "referral"}],
+    "ask": {"ask": true, "why": "every_customer"},
     "code": {"code": "7K3M-9Q2X-WP4H-ABCD", "status": "accepted", "reason": "",
-             "message": "Referral: 20% off"},
-    "referrer_reward": {"kind": "store_credit", "amount_minor": 1000}
+             "message": "Referral: 20% off", "customer_message": "Referral: 20% off",
+             "program": "friends", "flags": []},
+    "referee_credit_minor": 0,
+    "referrer_reward": {"kind": "store_credit", "amount_minor": 1000, "points": 0,
+                        "held": false, "capped": false, "spendable_at_ms": 1767225600000}
   })"));
   json commit_example = json::parse(R"json({
     "schema": "refpos/1",
     "txn_id": "T-1001",
     "store_id": "store-001",
     "committed_at_ms": 1767225600000,
+    "ruleset_version": 1,
     "currency": "USD",
-    "subtotal_minor": 5000, "discount_minor": 1000, "total_minor": 4000,
+    "subtotal_minor": 5000, "host_discount_minor": 0, "discount_minor": 1000,
+    "tax_minor": 0, "total_minor": 4000,
     "discount_lines": [{"line": 0, "amount_minor": 1000, "reason": "referral"}],
-    "redemption": {"code": "7K3M-9Q2X-WP4H-ABCD", "discount_minor": 1000,
-                   "referrer_reward": {"kind": "store_credit", "amount_minor": 1000,
-                                       "settled": "store"}},
+    "redemption": {"code": "7K3M-9Q2X-WP4H-ABCD", "program": "friends", "discount_minor": 1000,
+                   "discount_kind": "referral", "referee_credit_minor": 0, "flags": [],
+                   "referrer_reward": {"kind": "store_credit", "amount_minor": 1000, "points": 0,
+                                       "held": false, "capped": false,
+                                       "spendable_at_ms": 1767225600000, "settled": "store"}},
+    "ask": {"ask": true, "why": "every_customer"},
     "issued_code": {"code": "AB12-CD34-EF56-GH78", "normalized": "AB12CD34EF56GH78",
                     "new": true, "expires_at_ms": 1769817600000,
                     "share_link": "https://example.com/r/AB12CD34EF56GH78",
@@ -444,13 +503,43 @@ TEST_CASE("schema: the examples of docs/api.md validate") {
   CHECK_VALID("commit.answer", commit_example);
   CHECK_VALID("reverse.answer", json::parse(R"(
     {"schema": "refpos/1", "reversal_id": "R-1", "txn_id": "T-1001", "kind": "void",
-     "reversed_discount_minor": 1000, "reversed_referrer_reward_minor": 1000,
+     "complete": true,
+     "lines": [{"line": 0, "quantity": 2, "refund_minor": 4000, "reversed_discount_minor": 1000}],
+     "refund_minor": 4000, "reversed_discount_minor": 1000,
+     "restored_store_credit_minor": 0, "restored_points": 0,
+     "reversed_referrer_reward_minor": 1000,
+     "referrer_reward_reversed": {"kind": "store_credit", "amount": 1000, "referee_credit_minor": 0},
      "revoked_code": "AB12-CD34-EF56-GH78",
      "events": {"first_seq": 9, "last_seq": 11}})"));
+  CHECK_VALID("reverse.request", json::parse(R"(
+    {"reversal_id": "R-2", "txn_id": "T-1001", "kind": "refund", "lines": [{"line": 0, "quantity": 1}],
+     "terminal_id": "till-1"})"));
+  CHECK_VALID("issue_code.request",
+              json::parse(R"({"partner_id": "bakery", "terminal_id": "till-1"})"));
+  CHECK_VALID("ask_outcome.request", json::parse(R"(
+    {"txn_id": "T-1001", "outcome": "declined", "terminal_id": "till-1", "cashier_id": "c7"})"));
+  CHECK_VALID("ask_outcome.answer", json::parse(R"(
+    {"schema": "refpos/1", "txn_id": "T-1001", "outcome": "declined",
+     "events": {"first_seq": 12, "last_seq": 12}})"));
+  CHECK_VALID("lead.request", json::parse(R"(
+    {"lead_id": "L-1", "customer_id": "cust-42", "friend_name": "Sam",
+     "friend_contact": "sam@example.com", "consent": true, "terminal_id": "till-1"})"));
+  CHECK_VALID("lead.answer", json::parse(R"(
+    {"schema": "refpos/1", "lead_id": "L-1", "customer_id": "cust-42",
+     "events": {"first_seq": 13, "last_seq": 14}})"));
+  CHECK_VALID("forget.request", json::parse(R"({"customer_id": "cust-42", "terminal_id": "office"})"));
+  CHECK_VALID("forget.answer", json::parse(R"(
+    {"schema": "refpos/1", "customer_id": "cust-42", "removed": 1,
+     "events": {"first_seq": 15, "last_seq": 15}})"));
+  CHECK_VALID("install_rules.request", (json{{"rules", loop_rules()}}));
+  CHECK_VALID("install_rules.answer", json::parse(R"(
+    {"schema": "refpos/1", "version": 2, "previous_version": 1,
+     "events": {"first_seq": 16, "last_seq": 16}})"));
   CHECK_VALID("customer.answer", json::parse(R"(
     {"schema": "refpos/1", "customer_id": "cust-42", "known": true,
      "first_seen_ms": 1767225600000, "purchases": 3,
-     "wallet": {"currency": "USD", "balance_minor": 1000},
+     "wallet": {"currency": "USD", "balance_minor": 1000, "pending_minor": 0, "held_minor": 0,
+                "points": 0, "pending_points": 0, "held_points": 0, "gift_cards_owed_minor": 0},
      "codes": [{"code": "AB12-CD34-EF56-GH78", "issued_at_ms": 0, "expires_at_ms": 0,
                 "redemptions": 1, "revoked": false}],
      "referred_by": "7K3M-9Q2X-WP4H-ABCD"})"));
@@ -537,14 +626,20 @@ TEST_CASE("schema_check: documents that break a schema fail, with a JSON pointer
     json preview = {{"schema", "refpos/1"},
                     {"currency", "USD"},
                     {"subtotal_minor", 1},
+                    {"host_discount_minor", 0},
                     {"discount_minor", 0},
+                    {"tax_minor", 0},
                     {"total_minor", 1},
                     {"discount_lines", json::array()},
+                    {"ask", {{"ask", false}, {"why", "no_customer"}}},
                     {"code",
                      {{"code", "AAAA-AAAA-AAAA-AAAA"},
                       {"status", "accepted"},
                       {"reason", "expired"},
-                      {"message", "m"}}},
+                      {"message", "m"},
+                      {"customer_message", "m"},
+                      {"program", "friends"},
+                      {"flags", json::array()}}},
                     {"referrer_reward", nullptr}};
     CHECK(has_error(errors_of("preview.answer", preview), "/code",
                     "matches none of the 3 alternatives"));
@@ -638,7 +733,9 @@ TEST_CASE("schema: version() validates") {
 
 TEST_CASE("schema: every answer of a scripted checkout on the real plugin validates") {
   refpos::test::TempDir dir;
-  const json config = doc_config(dir.str());
+  json config = doc_config(dir.str());
+  // A second key, inactive, for the partner of the rule set installed below.
+  config["code_keys"].push_back({{"id", 2}, {"secret_hex", std::string(32, 'b')}});
   CHECK_VALID("config", config);
   Store store(config);
 
@@ -696,7 +793,7 @@ TEST_CASE("schema: every answer of a scripted checkout on the real plugin valida
   // Other rejections: malformed text, self-referral, anonymous customer.
   for (const auto& [request, reason] : std::vector<std::pair<json, std::string>>{
            {checkout("", "carol", "hello"), "malformed"},
-           {checkout("", "alice", alice_code), "self_referral"},
+           {checkout("", "alice", alice_code), "not_new_customer"},  // checked first
            {checkout("", "", alice_code), "customer_required"}}) {
     const Reply r = store.preview(request);
     INFO("answer: " << r.text);
@@ -729,6 +826,78 @@ TEST_CASE("schema: every answer of a scripted checkout on the real plugin valida
   CHECK_ANSWER(nobody, "customer.answer");
   CHECK(at(nobody.body, "/known") == false);
 
+  // Alice spends 5.00 of her credit on a taxed cart with a host discount,
+  // answers the NPS question and brings identity hashes and a linked customer.
+  json spend = checkout("T-5", "alice");
+  spend["lines"] = json::array({cart_line("SKU-1", 2, 2500), cart_line("SKU-2", 1, 1000)});
+  spend["lines"][0]["tax_rate_bp"] = 2000;
+  spend["lines"][1]["tax_rate_bp"] = 1000;
+  spend["lines"][1]["discount_minor"] = 100;
+  spend["tax"] = "exclusive";
+  spend["spend"] = {{"store_credit_minor", 500}, {"points", 0}};
+  spend["nps"] = 9;
+  spend["identity_hashes"] = {std::string(64, 'a')};
+  spend["linked_customer_ids"] = {"alice-partner"};
+  CHECK_VALID("commit.request", spend);
+  json spend_preview = spend;
+  spend_preview.erase("txn_id");
+  const Reply spend_previewed = store.preview(spend_preview);
+  REQUIRE(spend_previewed.status == REFPOS_OK);
+  CHECK_ANSWER(spend_previewed, "preview.answer");
+  const Reply spent = store.commit(spend);
+  REQUIRE(spent.status == REFPOS_OK);
+  CHECK_ANSWER(spent, "commit.answer");
+  CHECK(at(spent.body, "/host_discount_minor") == 100);
+  CHECK(at(spent.body, "/discount_minor") == 500);
+  CHECK(at(spent.body, "/tax") == "exclusive");
+  CHECK(at(spent.body, "/tax_lines").size() == 2);
+  CHECK(at(spent.body, "/tax_by_rate").size() == 2);
+  CHECK(at(spent.body, "/discount_lines/0/reason") == "store_credit");
+  CHECK(at(spent.body, "/tax_minor").get<std::int64_t>() > 0);
+  CHECK(at(spent.body, "/total_minor") == at(spent.body, "/tax_minor").get<std::int64_t>() + 6000 - 100 - 500);
+  const Reply alice_after_spend = store.customer({{"customer_id", "alice"}});
+  CHECK_ANSWER(alice_after_spend, "customer.answer");
+  CHECK(at(alice_after_spend.body, "/wallet/balance_minor") == 500);
+  // More than she has, and more than is left to pay: BAD_REQUEST with a reason.
+  json greedy = spend_preview;
+  greedy["spend"]["store_credit_minor"] = 501;
+  const Reply insufficient = store.preview(greedy);
+  CHECK(insufficient.status == REFPOS_E_BAD_REQUEST);
+  CHECK_ANSWER(insufficient, "preview.answer");
+  CHECK(at(insufficient.body, "/error/reason") == "insufficient_balance");
+  CHECK(at(insufficient.body, "/error/field") == "spend.store_credit_minor");
+  json small = checkout("", "alice");
+  small["lines"] = json::array({cart_line("SKU-1", 1, 100)});
+  small["spend"] = {{"store_credit_minor", 200}};
+  const Reply more_than_total = store.preview(small);
+  CHECK(more_than_total.status == REFPOS_E_BAD_REQUEST);
+  CHECK_ANSWER(more_than_total, "preview.answer");
+  CHECK(at(more_than_total.body, "/error/reason") == "more_than_total");
+
+  // A partial refund of one of the two units of line 0.
+  const json partial = {{"reversal_id", "R-5"},
+                        {"txn_id", "T-5"},
+                        {"kind", "refund"},
+                        {"lines", {{{"line", 0}, {"quantity", 1}}}},
+                        {"terminal_id", "till-1"}};
+  CHECK_VALID("reverse.request", partial);
+  const Reply refunded_partly = store.reverse(partial);
+  REQUIRE(refunded_partly.status == REFPOS_OK);
+  CHECK_ANSWER(refunded_partly, "reverse.answer");
+  CHECK(at(refunded_partly.body, "/complete") == false);
+  CHECK(at(refunded_partly.body, "/lines").size() == 1);
+  CHECK(at(refunded_partly.body, "/restored_store_credit_minor").get<std::int64_t>() > 0);
+  CHECK(at(refunded_partly.body, "/revoked_code").is_null());
+  // The same reversal again is a retry; refunding more than is left is not.
+  CHECK(store.reverse(partial).text == refunded_partly.text);
+  const Reply too_many = store.reverse({{"reversal_id", "R-6"},
+                                        {"txn_id", "T-5"},
+                                        {"kind", "refund"},
+                                        {"lines", {{{"line", 0}, {"quantity", 2}}}},
+                                        {"terminal_id", "till-1"}});
+  CHECK(too_many.status == REFPOS_E_BAD_REQUEST);
+  CHECK_ANSWER(too_many, "reverse.answer");
+
   // issue_code: new, then the same code again.
   const json dave = {{"customer_id", "dave"}, {"terminal_id", "till-1"}};
   CHECK_VALID("issue_code.request", dave);
@@ -736,6 +905,11 @@ TEST_CASE("schema: every answer of a scripted checkout on the real plugin valida
   REQUIRE(issued.status == REFPOS_OK);
   CHECK_ANSWER(issued, "issue_code.answer");
   CHECK(at(issued.body, "/new") == true);
+  // Dave has bought nothing yet: his own code is a self-referral.
+  const Reply own = store.preview(checkout("", "dave", at(issued.body, "/code")));
+  CHECK(own.status == REFPOS_E_CODE_REJECTED);
+  CHECK_VALID("preview.answer", own.body);
+  CHECK(at(own.body, "/code/reason") == "self_referral");
   const Reply again = store.issue_code(dave);
   REQUIRE(again.status == REFPOS_OK);
   CHECK_ANSWER(again, "issue_code.answer");
@@ -792,6 +966,105 @@ TEST_CASE("schema: every answer of a scripted checkout on the real plugin valida
   CHECK(at(failures[0].first.body, "/error/field") == "lines[0].quantity");
   CHECK(at(failures[5].first.body, "/error/field") == "code");
   CHECK(at(failures[5].first.body, "/error/reason") == "mistyped");
+
+  // ABI 1.2 call: the referral loop's operations.
+  const json asked = {{"txn_id", "T-1"}, {"outcome", "asked"}, {"terminal_id", "till-1"},
+                      {"cashier_id", "c7"}};
+  CHECK_VALID("ask_outcome.request", asked);
+  const Reply outcome = store.run("ask_outcome", asked);
+  REQUIRE(outcome.status == REFPOS_OK);
+  CHECK_ANSWER(outcome, "ask_outcome.answer");
+  CHECK(at(outcome.body, "/outcome") == "asked");
+  CHECK(store.run("ask_outcome", asked).text == outcome.text);  // a retry
+  json declined = asked;
+  declined["outcome"] = "declined";
+  const Reply changed = store.run("ask_outcome", declined);
+  CHECK(changed.status == REFPOS_E_CONFLICT);
+  CHECK_ANSWER(changed, "ask_outcome.answer");
+  json unknown_txn = asked;
+  unknown_txn["txn_id"] = "T-404";
+  const Reply no_txn = store.run("ask_outcome", unknown_txn);
+  CHECK(no_txn.status == REFPOS_E_NOT_FOUND);
+  CHECK_ANSWER(no_txn, "ask_outcome.answer");
+
+  const json lead = {{"lead_id", "L-1"},          {"customer_id", "alice"},
+                     {"friend_name", "Sam"},      {"friend_contact", "+1 555 0100"},
+                     {"consent", true},           {"terminal_id", "till-1"}};
+  CHECK_VALID("lead.request", lead);
+  const Reply led = store.run("lead", lead);
+  REQUIRE(led.status == REFPOS_OK);
+  CHECK_ANSWER(led, "lead.answer");
+  CHECK(at(led.body, "/lead_id") == "L-1");
+  const Reply led_again = store.run("lead", lead);
+  CHECK(led_again.status == REFPOS_E_CONFLICT);
+  CHECK_ANSWER(led_again, "lead.answer");
+
+  const json forget = {{"customer_id", "alice"}, {"terminal_id", "office"}};
+  CHECK_VALID("forget.request", forget);
+  const Reply forgotten = store.run("forget", forget);
+  REQUIRE(forgotten.status == REFPOS_OK);
+  CHECK_ANSWER(forgotten, "forget.answer");
+  CHECK(at(forgotten.body, "/removed").get<std::int64_t>() >= 1);
+  const Reply forgotten_nobody = store.run("forget", {{"customer_id", "nobody"}, {"terminal_id", "office"}});
+  REQUIRE(forgotten_nobody.status == REFPOS_OK);
+  CHECK_ANSWER(forgotten_nobody, "forget.answer");
+
+  const json install = {{"rules", loop_rules()}};
+  CHECK_VALID("install_rules.request", install);
+  const Reply installed = store.run("install_rules", install);
+  REQUIRE(installed.status == REFPOS_OK);
+  CHECK_ANSWER(installed, "install_rules.answer");
+  CHECK(at(installed.body, "/version") == 2);
+  CHECK(at(installed.body, "/previous_version") == 1);
+  const Reply installed_again = store.run("install_rules", install);
+  CHECK(installed_again.status == REFPOS_E_CONFLICT);
+  CHECK_ANSWER(installed_again, "install_rules.answer");
+
+  // The partner of the new rule set gets its own code.
+  const json partner = {{"partner_id", "bakery"}, {"terminal_id", "till-1"}};
+  CHECK_VALID("issue_code.request", partner);
+  const Reply partner_code = store.issue_code(partner);
+  REQUIRE(partner_code.status == REFPOS_OK);
+  CHECK_ANSWER(partner_code, "issue_code.answer");
+  const Reply no_partner = store.issue_code({{"partner_id", "florist"}, {"terminal_id", "till-1"}});
+  CHECK(no_partner.status == REFPOS_E_NOT_FOUND);
+  CHECK_ANSWER(no_partner, "issue_code.answer");
+  // Under the new rules a promoter is asked; the answer carries ask and why.
+  json promoter = checkout("T-6", "frank");
+  promoter["nps"] = 10;
+  const Reply promoted = store.commit(promoter);
+  REQUIRE(promoted.status == REFPOS_OK);
+  CHECK_ANSWER(promoted, "commit.answer");
+  CHECK(at(promoted.body, "/ruleset_version") == 2);
+  CHECK(at(promoted.body, "/ask/why") == "promoter");
+  // A free item from the partner's code, and the reason without one.
+  const std::string bakery_code = at(partner_code.body, "/code");
+  json coffee = checkout("", "gina", bakery_code);
+  coffee["lines"].push_back(cart_line("COFFEE", 1, 350));
+  const Reply free_coffee = store.preview(coffee);
+  REQUIRE(free_coffee.status == REFPOS_OK);
+  CHECK_ANSWER(free_coffee, "preview.answer");
+  CHECK(at(free_coffee.body, "/discount_lines/0/reason") == "free_item");
+  CHECK(at(free_coffee.body, "/referrer_reward/kind") == "points");
+  const Reply no_coffee = store.preview(checkout("", "gina", bakery_code));
+  CHECK(no_coffee.status == REFPOS_E_CODE_REJECTED);
+  CHECK_ANSWER(no_coffee, "preview.answer");
+  CHECK(at(no_coffee.body, "/code/reason") == "free_item_missing");
+
+  // call's own failures answer error.schema.json.
+  for (const auto& [reply, expected] : std::vector<std::pair<Reply, refpos_status>>{
+           {store.run("fly", json::object()), REFPOS_E_BAD_REQUEST},
+           {store.run_raw("lead", "{"), REFPOS_E_BAD_REQUEST},
+           {store.run("lead", {{"lead_id", "L-2"}, {"customer_id", "alice"}, {"friend_name", "Sam"},
+                              {"friend_contact", "call me"}, {"consent", true},
+                              {"terminal_id", "till-1"}}),
+            REFPOS_E_BAD_REQUEST},
+           {store.run("install_rules", {{"rules", {{"schema", "refpos.rules/1"}}}}),
+            REFPOS_E_BAD_REQUEST},
+       }) {
+    CHECK(reply.status == expected);
+    CHECK_ANSWER(reply, "error");
+  }
 }
 
 // --- request schemas against the plugin's parser --------------------------
@@ -899,6 +1172,70 @@ TEST_CASE("schema: the request schemas accept what the plugin's parser accepts")
         {"clock_ms 2020-01-01", [](json& r) { r["clock_ms"] = 1'577'836'800'000; }, true},
         {"clock_ms past 2^62", [](json& r) { r["clock_ms"] = 4'611'686'018'427'387'904LL; }, false},
         {"txn_id of 65", [](json& r) { r["txn_id"] = long_text(65); }, false},
+        {"host discount, tax rate and tax",
+         [](json& r) {
+           r["lines"][0]["discount_minor"] = 5000;
+           r["lines"][0]["tax_rate_bp"] = 10000;
+           r["tax"] = "inclusive";
+         },
+         true},
+        {"new members null",
+         [](json& r) {
+           r["lines"][0]["discount_minor"] = nullptr;
+           r["lines"][0]["tax_rate_bp"] = nullptr;
+           r["tax"] = nullptr;
+           r["identity_hashes"] = nullptr;
+           r["linked_customer_ids"] = nullptr;
+           r["nps"] = nullptr;
+           r["spend"] = nullptr;
+         },
+         true},
+        {"host discount -1", [](json& r) { r["lines"][0]["discount_minor"] = -1; }, false},
+        {"tax rate 10001", [](json& r) { r["lines"][0]["tax_rate_bp"] = 10001; }, false},
+        {"tax vat", [](json& r) { r["tax"] = "vat"; }, false},
+        {"8 identity hashes",
+         [](json& r) { r["identity_hashes"] = std::vector<std::string>(8, std::string(64, 'f')); }, true},
+        {"9 identity hashes",
+         [](json& r) { r["identity_hashes"] = std::vector<std::string>(9, std::string(64, 'f')); }, false},
+        {"a hash of 63 digits", [](json& r) { r["identity_hashes"] = {std::string(63, 'f')}; }, false},
+        {"a hash a number", [](json& r) { r["identity_hashes"] = {7}; }, false},
+        {"8 linked customers",
+         [](json& r) { r["linked_customer_ids"] = std::vector<std::string>(8, "c"); }, true},
+        {"9 linked customers",
+         [](json& r) { r["linked_customer_ids"] = std::vector<std::string>(9, "c"); }, false},
+        {"a linked customer empty", [](json& r) { r["linked_customer_ids"] = {""}; }, false},
+        {"nps 0", [](json& r) { r["nps"] = 0; }, true},
+        {"nps 10", [](json& r) { r["nps"] = 10; }, true},
+        {"nps 11", [](json& r) { r["nps"] = 11; }, false},
+        {"nps without a customer",
+         [](json& r) {
+           r.erase("customer_id");
+           r["nps"] = 9;
+         },
+         false},
+        {"spend nothing", [](json& r) { r["spend"] = {{"store_credit_minor", 0}, {"points", 0}}; }, true},
+        {"spend nothing without a customer",
+         [](json& r) {
+           r["customer_id"] = nullptr;
+           r["spend"] = {{"store_credit_minor", 0}, {"points", nullptr}};
+         },
+         true},
+        {"spend credit without a customer",
+         [](json& r) {
+           r.erase("customer_id");
+           r["spend"] = {{"store_credit_minor", 100}};
+         },
+         false},
+        {"spend points without a customer",
+         [](json& r) {
+           r["customer_id"] = nullptr;
+           r["spend"] = {{"points", 1}};
+         },
+         false},
+        {"spend -1", [](json& r) { r["spend"] = {{"store_credit_minor", -1}}; }, false},
+        {"spend 10^9 + 1 points", [](json& r) { r["spend"] = {{"points", 1'000'000'001}}; }, false},
+        {"spend a gift card", [](json& r) { r["spend"] = {{"gift_card_minor", 1}}; }, false},
+        {"spend a number", [](json& r) { r["spend"] = 5; }, false},
     };
     for (const auto& c : cases) {
       json request = checkout("", "cust-42");
@@ -941,6 +1278,45 @@ TEST_CASE("schema: the request schemas accept what the plugin's parser accepts")
         {"no terminal_id", [](json& r) { r.erase("terminal_id"); }, false},
         {"unknown member", [](json& r) { r["amount_minor"] = 5; }, false},
         {"reversal_id of 65", [](json& r) { r["reversal_id"] = long_text(65); }, false},
+        {"a partial refund",
+         [](json& r) {
+           r["kind"] = "refund";
+           r["lines"] = {{{"line", 0}, {"quantity", 1}}, {{"line", 499}, {"quantity", 100000}}};
+         },
+         true},
+        {"lines null", [](json& r) { r["lines"] = nullptr; }, true},
+        {"a partial void",
+         [](json& r) { r["lines"] = {{{"line", 0}, {"quantity", 1}}}; }, false},
+        {"0 refund lines",
+         [](json& r) {
+           r["kind"] = "refund";
+           r["lines"] = json::array();
+         },
+         false},
+        {"refund line 500",
+         [](json& r) {
+           r["kind"] = "refund";
+           r["lines"] = {{{"line", 500}, {"quantity", 1}}};
+         },
+         false},
+        {"refund quantity 0",
+         [](json& r) {
+           r["kind"] = "refund";
+           r["lines"] = {{{"line", 0}, {"quantity", 0}}};
+         },
+         false},
+        {"refund line without quantity",
+         [](json& r) {
+           r["kind"] = "refund";
+           r["lines"] = {{{"line", 0}}};
+         },
+         false},
+        {"refund line with an amount",
+         [](json& r) {
+           r["kind"] = "refund";
+           r["lines"] = {{{"line", 0}, {"quantity", 1}, {"amount_minor", 5}}};
+         },
+         false},
     };
     for (const auto& c : cases) {
       // Nothing is committed in this store: an accepted request is NOT_FOUND.
@@ -971,6 +1347,12 @@ TEST_CASE("schema: the request schemas accept what the plugin's parser accepts")
         {{{"terminal_id", "t"}}, false},
         {{{"customer_id", "c1"}, {"terminal_id", "t"}, {"code", "x"}}, false},
         {{{"customer_id", long_text(65)}, {"terminal_id", "t"}}, false},
+        {{{"partner_id", "p1"}, {"terminal_id", "t"}}, true},
+        {{{"partner_id", "p1"}, {"customer_id", nullptr}, {"terminal_id", "t"}}, true},
+        {{{"customer_id", "c1"}, {"partner_id", nullptr}, {"terminal_id", "t"}}, true},
+        {{{"customer_id", "c1"}, {"partner_id", "p1"}, {"terminal_id", "t"}}, false},
+        {{{"customer_id", nullptr}, {"partner_id", nullptr}, {"terminal_id", "t"}}, false},
+        {{{"partner_id", long_text(65)}, {"terminal_id", "t"}}, false},
     };
     for (const auto& item : issue) {
       const json& request = item.first;
@@ -995,6 +1377,78 @@ TEST_CASE("schema: the request schemas accept what the plugin's parser accepts")
       CHECK(accepted(reply) == ok);
       CHECK_ANSWER(reply, "customer.answer");
     }
+  }
+
+  SUBCASE("call: ask_outcome, lead, forget, install_rules") {
+    REQUIRE(store.commit(checkout("T-C", "cust-42")).status == REFPOS_OK);
+    struct OpCase {
+      const char* op;
+      std::string what;
+      json request;
+      bool valid;
+    };
+    const json ask = {{"txn_id", "T-C"}, {"outcome", "not_asked"}, {"terminal_id", "t"}};
+    const json lead = {{"lead_id", "L-1"},     {"customer_id", "c1"},  {"friend_name", "Sam"},
+                       {"friend_contact", "sam@example.com"},          {"consent", true},
+                       {"terminal_id", "t"}};
+    const json forget = {{"customer_id", "c1"}, {"terminal_id", "t"}};
+    json newer = doc_rules();
+    newer["version"] = 100;  // each accepted case installs: versions only grow
+    const auto with = [](json r, const std::string& key, const json& value) {
+      if (value.is_discarded()) {
+        r.erase(key);
+      } else {
+        r[key] = value;
+      }
+      return r;
+    };
+    const json gone(json::value_t::discarded);
+    const std::vector<OpCase> cases = {
+        {"ask_outcome", "as is", ask, true},
+        {"ask_outcome", "declined, cashier null",
+         with(with(with(ask, "outcome", "declined"), "cashier_id", nullptr), "txn_id", "T-C2"), true},
+        {"ask_outcome", "outcome maybe", with(ask, "outcome", "maybe"), false},
+        {"ask_outcome", "no outcome", with(ask, "outcome", gone), false},
+        {"ask_outcome", "no txn_id", with(ask, "txn_id", gone), false},
+        {"ask_outcome", "no terminal_id", with(ask, "terminal_id", gone), false},
+        {"ask_outcome", "unknown member", with(ask, "nps", 9), false},
+        {"lead", "as is", lead, true},
+        {"lead", "a phone number", with(with(lead, "friend_contact", "+44 (20) 7946-0000"), "lead_id", "L-2"),
+         true},
+        {"lead", "name of 100", with(with(lead, "friend_name", long_text(100)), "lead_id", "L-3"), true},
+        {"lead", "name of 101", with(lead, "friend_name", long_text(101)), false},
+        {"lead", "contact of 255", with(lead, "friend_contact", std::string(250, 'x') + "@x.io"), false},
+        {"lead", "empty name", with(lead, "friend_name", ""), false},
+        {"lead", "no consent", with(lead, "consent", gone), false},
+        {"lead", "consent false", with(lead, "consent", false), false},
+        {"lead", "consent \"yes\"", with(lead, "consent", "yes"), false},
+        {"lead", "no customer", with(lead, "customer_id", gone), false},
+        {"lead", "unknown member", with(lead, "note", "x"), false},
+        {"forget", "as is", forget, true},
+        {"forget", "no terminal_id", with(forget, "terminal_id", gone), false},
+        {"forget", "customer null", with(forget, "customer_id", nullptr), false},
+        {"forget", "unknown member", with(forget, "reason", "asked"), false},
+        {"install_rules", "as is", {{"rules", newer}}, true},
+        {"install_rules", "the loop rules without partners",
+         {{"rules", with(with(loop_rules(), "partners", gone), "version", 101)}}, true},
+        {"install_rules", "no rules", json::object(), false},
+        {"install_rules", "rules null", {{"rules", nullptr}}, false},
+        {"install_rules", "rules of another format", {{"rules", with(newer, "schema", "x")}}, false},
+        {"install_rules", "unknown member", {{"rules", newer}, {"force", true}}, false},
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.op);
+      CAPTURE(c.what);
+      const Reply reply = store.run(c.op, c.request);
+      INFO("plugin: " << reply.text);
+      CHECK(valid(std::string(c.op) + ".request", c.request) == c.valid);
+      CHECK(accepted(reply) == c.valid);
+      CHECK_ANSWER(reply, std::string(c.op) + ".answer");
+    }
+    // Gaps (sdk/schema/README.md): valid per schema, refused by the plugin.
+    const Reply not_a_contact = store.run("lead", with(lead, "friend_contact", "call me"));
+    CHECK(valid("lead.request", with(lead, "friend_contact", "call me")));
+    CHECK(not_a_contact.status == REFPOS_E_BAD_REQUEST);
   }
 
   SUBCASE("render") {
@@ -1053,6 +1507,14 @@ TEST_CASE("schema: the request schemas accept what the plugin's parser accepts")
          },
          true},
         {"another currency", [](json& r) { r["currency"] = "EUR"; }, true},
+        {"host discount over the line total",
+         [](json& r) { r["lines"][0]["discount_minor"] = 5001; }, true},
+        {"an identity hash in upper case",
+         [](json& r) { r["identity_hashes"] = {std::string(64, 'F')}; }, true},
+        {"more credit than the customer has",
+         [](json& r) { r["spend"] = {{"store_credit_minor", 1}}; }, true},
+        {"points at a store whose points are worth nothing",
+         [](json& r) { r["spend"] = {{"points", 1}}; }, true},
     };
     for (const auto& c : gaps) {
       json request = checkout("", "cust-42");
@@ -1094,6 +1556,7 @@ TEST_CASE("schema: config.schema.json accepts what open() accepts") {
       {"amount off instead of a percentage",
        [](json& c) {
          c["rules"]["referee"].erase("percent_off_bp");
+         c["rules"]["referee"].erase("cap_minor");  // a fixed amount is its own cap
          c["rules"]["referee"]["amount_off_minor"] = 1000;
        },
        true},
@@ -1172,6 +1635,96 @@ TEST_CASE("schema: config.schema.json accepts what open() accepts") {
       {"clock without fixed_ms", [](json& c) { c["clock"] = json::object(); }, false},
       {"currency of 4 letters", [](json& c) { c["currency"] = "USDX"; }, false},
       {"data_dir empty", [](json& c) { c["data_dir"] = ""; }, false},
+      {"time zone", [](json& c) { c["time_zone"] = "CET-1CEST,M3.5.0,M10.5.0/3"; }, true},
+      {"time zone null", [](json& c) { c["time_zone"] = nullptr; }, true},
+      {"time zone empty", [](json& c) { c["time_zone"] = ""; }, false},
+      {"time zone of 65", [](json& c) { c["time_zone"] = std::string(65, 'A'); }, false},
+      {"the loop rules with the partner's key",
+       [](json& c) {
+         c["rules"] = loop_rules();
+         c["code_keys"].push_back({{"id", 2}, {"secret_hex", std::string(32, 'b')}});
+       },
+       true},
+      {"every referee kind: free item",
+       [](json& c) {
+         c["rules"]["referee"] = {{"free_item", {{"skus", {"COFFEE"}}}}, {"cap_minor", 300}};
+       },
+       true},
+      {"every referee kind: store credit",
+       [](json& c) { c["rules"]["referee"] = {{"store_credit_minor", 500}, {"cap_minor", 0}}; }, true},
+      {"store credit with a cap",
+       [](json& c) { c["rules"]["referee"] = {{"store_credit_minor", 500}, {"cap_minor", 100}}; }, false},
+      {"amount off with a cap",
+       [](json& c) { c["rules"]["referee"] = {{"amount_off_minor", 500}, {"cap_minor", 100}}; }, false},
+      {"free item without skus",
+       [](json& c) { c["rules"]["referee"] = {{"free_item", json::object()}}; }, false},
+      {"free item of no skus",
+       [](json& c) { c["rules"]["referee"] = {{"free_item", {{"skus", json::array()}}}}; }, false},
+      {"a percentage and a free item",
+       [](json& c) { c["rules"]["referee"]["free_item"] = {{"skus", {"COFFEE"}}}; }, false},
+      {"stacking exclusive", [](json& c) { c["rules"]["referee"]["stacking"] = "exclusive"; }, true},
+      {"stacking never", [](json& c) { c["rules"]["referee"]["stacking"] = "never"; }, false},
+      {"referrer gift card", [](json& c) { c["rules"]["referrer"] = {{"gift_card_minor", 2000}}; }, true},
+      {"referrer points", [](json& c) { c["rules"]["referrer"] = {{"points", 500}}; }, true},
+      {"referrer recognition",
+       [](json& c) { c["rules"]["referrer"] = {{"recognition_only", true}, {"pending_days", 0}}; }, true},
+      {"referrer recognition false",
+       [](json& c) { c["rules"]["referrer"] = {{"recognition_only", false}}; }, false},
+      {"referrer credit and recognition false",
+       [](json& c) { c["rules"]["referrer"]["recognition_only"] = false; }, true},
+      {"referrer credit and points", [](json& c) { c["rules"]["referrer"]["points"] = 5; }, false},
+      {"referrer nothing", [](json& c) { c["rules"]["referrer"] = json::object(); }, false},
+      {"pending 366 days", [](json& c) { c["rules"]["referrer"]["pending_days"] = 366; }, false},
+      {"max rewards without per",
+       [](json& c) { c["rules"]["referrer"]["max_rewards"] = {{"count", 3}}; }, false},
+      {"max rewards per week",
+       [](json& c) { c["rules"]["referrer"]["max_rewards"] = {{"count", 3}, {"per", "week"}}; }, false},
+      {"max rewards null", [](json& c) { c["rules"]["referrer"]["max_rewards"] = nullptr; }, true},
+      {"online only", [](json& c) { c["rules"]["online_only"] = true; }, true},
+      {"online only a string", [](json& c) { c["rules"]["online_only"] = "yes"; }, false},
+      {"point value 10^6 + 1", [](json& c) { c["rules"]["point_value_minor"] = 1'000'001; }, false},
+      {"issue when sometimes", [](json& c) { c["rules"]["issue"]["when"] = "sometimes"; }, false},
+      {"fraud action ban", [](json& c) { c["rules"]["fraud"] = {{"referrer_in_basket", "ban"}}; }, false},
+      {"11 velocity rules",
+       [](json& c) {
+         c["rules"]["fraud"] = {{"velocity", std::vector<json>(11, {{"max", 1}, {"window_minutes", 1}})}};
+       },
+       false},
+      {"a velocity rule without max",
+       [](json& c) { c["rules"]["fraud"] = {{"velocity", {{{"window_minutes", 1}}}}}; }, false},
+      {"offline for 8785 hours",
+       [](json& c) { c["rules"]["offline"] = {{"max_offline_hours", 8785}}; }, false},
+      {"a partner without a key",
+       [](json& c) {
+         json p = loop_rules()["partners"][0];
+         p.erase("key_id");
+         c["rules"]["partners"] = {p};
+       },
+       false},
+      {"a partner paying cash",
+       [](json& c) {
+         json p = loop_rules()["partners"][0];
+         p["referrer"] = {{"store_credit_minor", 100}};
+         c["rules"]["partners"] = {p};
+         c["code_keys"].push_back({{"id", 2}, {"secret_hex", std::string(32, 'b')}});
+       },
+       false},
+      {"a partner with a gift card",
+       [](json& c) {
+         json p = loop_rules()["partners"][0];
+         p["referrer"] = {{"gift_card_minor", 100}};
+         c["rules"]["partners"] = {p};
+         c["code_keys"].push_back({{"id", 2}, {"secret_hex", std::string(32, 'b')}});
+       },
+       false},
+      {"a partner with recognition",
+       [](json& c) {
+         json p = loop_rules()["partners"][0];
+         p["referrer"] = {{"store_credit_minor", 0}};
+         c["rules"]["partners"] = {p};
+         c["code_keys"].push_back({{"id", 2}, {"secret_hex", std::string(32, 'b')}});
+       },
+       true},
   };
   int n = 0;
   for (const auto& c : cases) {
