@@ -368,7 +368,7 @@ struct Checkout::Impl {
     }
     out.last_sync_ms = last->has_value() ? std::stoll(**last) : 0;
     if (c.config_.rules.offline.max_granted_since_sync_minor > 0) {
-      auto granted = c.store_->granted_since(out.last_sync_ms);
+      auto granted = c.store_->granted_since_sync();
       if (!granted) return granted.error();
       out.granted_since_sync_minor = *granted;
     }
@@ -563,6 +563,7 @@ struct Checkout::Impl {
       record.referrer_reward = unit.empty() ? 0 : reward;
     }
     if (auto st = c.store_->insert_redemption(txn_id, customer_id, record); !st) return st.error();
+    if (auto st = c.store_->add_granted(d.granted_minor()); !st) return st.error();
     json flags = d.flags;
     auto st = events.add("code_redeemed", {{"txn_id", txn_id},
                                            {"code", code.normalized},
@@ -784,10 +785,9 @@ struct Checkout::Impl {
     st = c.store_->save_transaction(*req.txn_id, {req.context.digest, text}, cart.customer_id,
                                       new_code, now);
     if (!st) return fail(st.error());
-    if (code || pricing->store_credit_minor > 0 || pricing->points_spent > 0) {
-      if (st = c.store_->save_lines(*req.txn_id, lines_record(cart, *pricing, code ? &*code : nullptr)); !st) {
-        return fail(st.error());
-      }
+    // Every sale keeps its lines, so any of them can be refunded in part.
+    if (st = c.store_->save_lines(*req.txn_id, lines_record(cart, *pricing, code ? &*code : nullptr)); !st) {
+      return fail(st.error());
     }
     if (auto done = (*tx)->commit(); !done) return fail(done.error());
     // What prints is added after the facts are stored (and again on every

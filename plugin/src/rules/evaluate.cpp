@@ -123,7 +123,7 @@ RedemptionDecision check_buyer(const Program& program, const Cart& cart,
     }
     case RefereeKind::amount_off:
       d.discount_minor = std::min(referee.amount_off_minor, eligible_minor);
-      d.message = "Referral: " + money_text(referee.amount_off_minor, cart.currency) + " off";
+      d.message = "Referral: " + money_text(d.discount_minor, cart.currency) + " off";
       break;
     case RefereeKind::percent_off:
       d.discount_minor = money::percent_of_half_up(eligible_minor, referee.percent_off_bp);
@@ -226,7 +226,8 @@ RedemptionDecision evaluate_redemption(const RuleSet& rules, const Cart& cart,
   if (facts.issued_here && cart.linked_customer_ids.count(facts.referrer_customer_id) != 0 &&
       act(rules.fraud.referrer_in_basket, "referrer_in_basket")) {
     auto r = reject("fraud_suspected", std::string(kCannotBeUsed));
-    r.flags = {"referrer_in_basket"};
+    r.flags = d.flags;
+    r.flags.emplace_back("referrer_in_basket");
     return r;
   }
   for (std::size_t i = 0; i < rules.fraud.velocity.size(); ++i) {
@@ -239,7 +240,8 @@ RedemptionDecision evaluate_redemption(const RuleSet& rules, const Cart& cart,
                                                                             : "cashier");
     if (act(rule.action, signal)) {
       auto r = reject("fraud_suspected", std::string(kCannotBeUsed));
-      r.flags = {signal};
+      r.flags = d.flags;  // every signal raised so far goes to the report
+      r.flags.push_back(signal);
       return r;
     }
   }

@@ -94,7 +94,7 @@ struct Program {
   std::string name;                     // partners: shown on receipts
   bool partner = false;
   std::uint8_t key_id = 0;              // partners: the code key their codes carry
-  bool online_only = false;             // refused at a till that is offline
+  bool online_only = false;             // redeemed online only: every till refuses its codes
   RefereeReward referee;
   ReferrerReward referrer;
   CodePolicy code;
@@ -104,7 +104,7 @@ struct Program {
 enum class AskWhen { every_customer, promoters, min_spend, never };
 struct AskPolicy {
   AskWhen when = AskWhen::every_customer;
-  std::int64_t min_spend_minor = 0;     // paid, for every_customer and min_spend
+  std::int64_t min_spend_minor = 0;     // paid; applies to every "when" but never
 };
 
 // Brakes on guessing codes at a till.

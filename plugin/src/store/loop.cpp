@@ -90,13 +90,22 @@ Result<std::int64_t> Store::count_referrer_rewards(const std::string& referrer, 
                     [&](Query& q) { q.bind(1, std::string_view(referrer)).bind(2, since_ms); });
 }
 
-Result<std::int64_t> Store::granted_since(std::int64_t since_ms) {
-  return single_int(
-      *db_,
-      "SELECT coalesce(sum(discount_minor + referee_credit_minor +"
-      " CASE WHEN referrer_unit = 'points' THEN 0 ELSE referrer_reward_minor END), 0)"
-      " FROM redemptions WHERE redeemed_at_ms >= ?1",
-      [&](Query& q) { q.bind(1, since_ms); });
+// A running total, kept in meta beside the facts, so that the cap costs one
+// read at the till however many redemptions the store holds; a sync resets it.
+Result<std::int64_t> Store::granted_since_sync() {
+  auto value = meta("granted_since_sync_minor");
+  if (!value) return value.error();
+  if (!*value || !value->has_value()) return std::int64_t{0};
+  return std::stoll(**value);
+}
+
+Status Store::add_granted(std::int64_t minor) {
+  auto q = db_->query(
+      "INSERT INTO meta (key, value) VALUES ('granted_since_sync_minor', ?1)"
+      " ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + ?1 AS TEXT)");
+  if (!q) return q.error();
+  (*q)->bind(1, minor);
+  return (*q)->run();
 }
 
 Status Store::add_identity(const std::string& customer_id, const std::string& hash) {

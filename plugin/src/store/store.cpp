@@ -92,6 +92,9 @@ ALTER TABLE redemptions ADD COLUMN referee_credit_minor INTEGER NOT NULL DEFAULT
 ALTER TABLE redemptions ADD COLUMN rewarded INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX redemptions_by_time ON redemptions(redeemed_at_ms);
 CREATE INDEX redemptions_by_referrer ON redemptions(referrer_customer_id, redeemed_at_ms);
+CREATE INDEX redemptions_by_terminal ON redemptions(terminal_id, redeemed_at_ms);
+CREATE INDEX redemptions_by_cashier ON redemptions(cashier_id, redeemed_at_ms);
+CREATE INDEX redemptions_by_code_time ON redemptions(code, redeemed_at_ms);
 CREATE TABLE reversals_v2 (
   reversal_id TEXT PRIMARY KEY,
   txn_id TEXT NOT NULL REFERENCES transactions(txn_id),

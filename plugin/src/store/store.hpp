@@ -148,8 +148,10 @@ class Store {
   Result<Balance> balance(const std::string& customer_id, std::string_view unit, std::int64_t now_ms);
   Result<std::int64_t> count_redemptions(CountBy by, const std::string& value, std::int64_t since_ms);
   Result<std::int64_t> count_referrer_rewards(const std::string& referrer, std::int64_t since_ms);
-  // Value granted (discounts, friend's credit, referrer's money) since a time.
-  Result<std::int64_t> granted_since(std::int64_t since_ms);
+  // Value granted (discounts, friend's credit, referrer's money) since the
+  // last sync, and adding to it.
+  Result<std::int64_t> granted_since_sync();
+  Status add_granted(std::int64_t minor);
   Status add_identity(const std::string& customer_id, const std::string& hash);
   Result<rules::IdSet> identities_of(const std::string& customer_id);
   // The subject's sealing key, made on first use.

@@ -1,5 +1,6 @@
 #include "checkout_bench.hpp"
 
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <utility>
@@ -89,6 +90,34 @@ std::string run_commits(PluginStore& store, const std::string& data_dir, RawSqli
   return code;
 }
 
+// A large store's state before anything is timed: prefill_customers
+// customers in a referral chain, each back for more visits until the log
+// holds prefill_events events. Untimed; prints progress on stderr.
+void prefill(PluginStore& store, const BenchOptions& options, BenchResults& results) {
+  std::optional<std::string> code;
+  std::int64_t last_seq = 0;
+  std::size_t commits = 0;
+  for (std::size_t visit = 0; commits == 0 || last_seq < options.prefill_events; ++visit) {
+    for (std::size_t i = 0; i < options.prefill_customers; ++i) {
+      const std::string request = prefill_request_json(i, visit, visit == 0 ? code : std::nullopt);
+      const TimedReply reply = store.call(store.api().commit, request, true);
+      require_ok(reply, store, "prefill commit");
+      if (visit == 0) code = issued_code_of(reply.answer, code.has_value());
+      last_seq = last_seq_of(reply.answer);
+      ++commits;
+      if (commits % 2000 == 0) {
+        std::fprintf(stderr, "\rprefill: %zu commits, %lld events", commits,
+                     static_cast<long long>(last_seq));
+      }
+      if (visit > 0 && last_seq >= options.prefill_events) break;
+    }
+  }
+  std::fprintf(stderr, "\rprefill: %zu commits, %lld events\n", commits,
+               static_cast<long long>(last_seq));
+  results.prefill_commits = commits;
+  results.prefill_events = last_seq;
+}
+
 void run_previews(PluginStore& store, const std::string& code, std::size_t timed,
                   BenchResults& results) {
   const std::string request = preview_request_json(code);
@@ -136,6 +165,7 @@ BenchResults run_checkout_bench(const BenchOptions& options) {
     const LoadedPlugin plugin =
         load_and_open(options.plugin_path, config, results.first_load_open_ns);
     results.plugin_version_json = plugin.library->api().version();
+    prefill(*plugin.store, options, results);
     RawSqliteCommits raw(folder.child("raw-commit.db"));
     const std::string code = run_commits(*plugin.store, data_dir, raw, options.commits, results);
     run_previews(*plugin.store, code, options.previews, results);

@@ -5,7 +5,9 @@
 // Order of a run, all in one fresh temporary folder:
 //   1. load + open: dlopen, refpos_get_api, open() of a new store, timed as
 //      the first load of the plugin in this process (the headline figure);
-//   2. commits: customer 0 buys without a code, then the referral chain of
+//   2. prefill (untimed): a store holding 10,000 customers and 100,000
+//      events under a rule set of kBenchRuleCount rules (workload.hpp);
+//   2b. commits: customer 0 buys without a code, then the referral chain of
 //      workload.hpp (warm-up, then the timed commits), each plugin commit
 //      interleaved with one raw fsync'd SQLite commit in the same folder, so
 //      both series see the same disk, the same neighbours and the same drift;
@@ -41,6 +43,8 @@ struct BenchOptions {
   std::string plugin_path;
   std::size_t previews = kDefaultPreviews;
   std::size_t commits = kDefaultCommits;
+  std::size_t prefill_customers = 10'000;
+  std::int64_t prefill_events = 100'000;
   bool json = false;
 };
 
@@ -63,6 +67,8 @@ struct BenchResults {
   std::size_t raw_commit_checkpoints = 0;
   LatencySummary preview;
   double one_mac_ns = 0;
+  std::size_t prefill_commits = 0;  // untimed, before the timed series
+  std::int64_t prefill_events = 0;
 };
 
 // Throws BenchError when the plugin, SQLite or OpenSSL does not do what the

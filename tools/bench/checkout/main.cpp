@@ -48,6 +48,16 @@ void define_flags(CLI::App& app, BenchOptions& options) {
       ->type_name("N")
       ->check(CLI::Range(std::size_t{1}, refpos::bench::kMaxCommits))
       ->capture_default_str();
+  app.add_option("--prefill-customers", options.prefill_customers,
+                 "customers the store holds before anything is timed")
+      ->type_name("N")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  app.add_option("--prefill-events", options.prefill_events,
+                 "events the store's log holds before anything is timed")
+      ->type_name("N")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{100'000'000}))
+      ->capture_default_str();
   app.add_flag("--json", options.json, "print one JSON object instead of the table");
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "temp_folder.hpp"
+#include "workload.hpp"
 
 namespace refpos::bench {
 namespace {
@@ -94,7 +95,10 @@ void print_table(std::ostream& out, const BenchOptions& options, const BenchResu
       << load_text(results.load_average_after) << " after\n"
       << "runs     " << options.previews << " previews (+" << kWarmupPreviews << " warm-up), "
       << options.commits << " commits and raw SQLite commits (+" << kWarmupCommits
-      << " warm-up), " << kRepeatLoads << " repeat loads\n\n";
+      << " warm-up), " << kRepeatLoads << " repeat loads\n"
+      << "store    " << results.prefill_commits << " untimed commits first: " << options.prefill_customers
+      << " customers, " << results.prefill_events << " events; rule set of " << kBenchRuleCount
+      << " rules (" << kBenchPartners + 1 << " programs, 15 exclusions, 4 fraud rules, 3 offline caps)\n\n";
   const std::size_t widths[] = {34, 11, 33, 7, 14};
   out << pad("figure", widths[0]) << pad("measured", widths[1]) << pad("limit", widths[2])
       << pad("ratio", widths[3]) << pad("budget", widths[4]) << "result\n";
@@ -145,6 +149,9 @@ void print_json(std::ostream& out, const BenchOptions& options, const BenchResul
         {"fsync_is_free", fsync_is_free(results.folder_file_system)}}},
       {"runs",
        {{"previews", options.previews},
+        {"prefill_commits", results.prefill_commits},
+        {"prefill_events", results.prefill_events},
+        {"rules", kBenchRuleCount},
         {"warmup_previews", kWarmupPreviews},
         {"commits", options.commits},
         {"warmup_commits", kWarmupCommits},
