@@ -678,7 +678,7 @@ TEST_CASE("loop: the referrer in the basket and self-referral by identity are re
   Loop f;
   auto first = cart("T-1", "alice", {5000});
   const std::string hash(64, 'c');
-  first["identity_hashes"] = {hash};
+  first["identity_hashes"] = json::array({hash});
   auto issued = f.store->commit(first);
   REQUIRE(issued.status == REFPOS_OK);
   const auto code = issued.body["issued_code"]["normalized"].get<std::string>();
@@ -695,7 +695,7 @@ TEST_CASE("loop: the referrer in the basket and self-referral by identity are re
   CHECK(f.store->preview(basket).status == REFPOS_OK);
 
   auto same_person = with_code(cart("T-3", "bob", {5000}), code);
-  same_person["identity_hashes"] = {hash};
+  same_person["identity_hashes"] = json::array({hash});
   auto self = f.store->commit(same_person);
   CHECK(self.status == REFPOS_E_CODE_REJECTED);
   CHECK(self.body["error"]["reason"] == "self_referral");

@@ -1698,14 +1698,14 @@ TEST_CASE("schema: config.schema.json accepts what open() accepts") {
        [](json& c) {
          json p = loop_rules()["partners"][0];
          p.erase("key_id");
-         c["rules"]["partners"] = {p};
+         c["rules"]["partners"] = json::array({p});
        },
        false},
       {"a partner paying cash",
        [](json& c) {
          json p = loop_rules()["partners"][0];
          p["referrer"] = {{"store_credit_minor", 100}};
-         c["rules"]["partners"] = {p};
+         c["rules"]["partners"] = json::array({p});
          c["code_keys"].push_back({{"id", 2}, {"secret_hex", std::string(32, 'b')}});
        },
        false},
@@ -1713,7 +1713,7 @@ TEST_CASE("schema: config.schema.json accepts what open() accepts") {
        [](json& c) {
          json p = loop_rules()["partners"][0];
          p["referrer"] = {{"gift_card_minor", 100}};
-         c["rules"]["partners"] = {p};
+         c["rules"]["partners"] = json::array({p});
          c["code_keys"].push_back({{"id", 2}, {"secret_hex", std::string(32, 'b')}});
        },
        false},
@@ -1721,7 +1721,7 @@ TEST_CASE("schema: config.schema.json accepts what open() accepts") {
        [](json& c) {
          json p = loop_rules()["partners"][0];
          p["referrer"] = {{"store_credit_minor", 0}};
-         c["rules"]["partners"] = {p};
+         c["rules"]["partners"] = json::array({p});  // {p} is p itself under clang
          c["code_keys"].push_back({{"id", 2}, {"secret_hex", std::string(32, 'b')}});
        },
        true},
