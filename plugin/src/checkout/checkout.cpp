@@ -35,6 +35,11 @@ Error code_rejected(std::string reason, std::string message) {
 
 json base_answer() { return json{{"schema", wire::kAnswerSchema}}; }
 
+Answer no_such_transaction(const std::string& txn_id) {
+  return fail(make_error(ErrorKind::not_found, "txn_id",
+                         "no committed transaction \"" + txn_id + "\" in this store"));
+}
+
 json nullable(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
 
 // An accepted code and what it gives.
@@ -807,13 +812,6 @@ struct Checkout::Impl {
     return succeed(answer);
   }
 
-  // The part of `amount` that belongs to `done` of `of` units, rounded half
-  // up. Refunds take differences of this cumulative figure, so any sequence
-  // of partial refunds adds up to the whole amount exactly.
-  static std::int64_t share(std::int64_t amount, std::int64_t done, std::int64_t of) {
-    return money::share_half_up(amount, done, of);
-  }
-
   struct LineRecord {
     std::int64_t quantity, total, host, referral, store_credit, points_value;
     bool eligible;
@@ -829,65 +827,66 @@ struct Checkout::Impl {
     return out;
   }
 
+  // One reward taken back: a wallet entry cancelling it (same spendable_at,
+  // so a pending reward and its reversal cancel in "pending" and a
+  // spendable one leaves the balance at once) and the event that says so.
+  struct TakenBack {
+    const std::string& customer_id;
+    std::string_view side;
+    const std::string& unit;
+    std::int64_t amount;
+    std::int64_t spendable_at_ms;
+    bool held;
+  };
+  static Status reverse_reward(Checkout& c, const TakenBack& r, const std::string& txn_id,
+                               const std::string& reversal_id, const std::string& why,
+                               std::int64_t now, EventBatch& events) {
+    if (auto st = c.store_->add_wallet_entry({r.customer_id, r.unit, -r.amount, r.spendable_at_ms,
+                                              r.held, txn_id, "clawed_back"});
+        !st) {
+      return st;
+    }
+    return events.add("reward_reversed", {{"customer_id", r.customer_id},
+                                          {"side", r.side},
+                                          {"kind", r.unit},
+                                          {"amount", r.amount},
+                                          {"spendable_at_ms", r.spendable_at_ms},
+                                          {"held", r.held},
+                                          {"was_pending", now < r.spendable_at_ms},
+                                          {"currency", c.config_.currency.code},
+                                          {"txn_id", txn_id},
+                                          {"reversal_id", reversal_id},
+                                          {"why", why}});
+  }
+
   // Takes back what a redemption granted: the referrer's reward (pending or
   // not: a spent one leaves a negative balance, never a silent loss) and the
-  // friend's welcome credit. Returns the referrer reward taken back.
+  // friend's welcome credit. Returns what was taken back.
   static Result<json> claw_back(Checkout& c, const std::string& txn_id,
-                                const store::RedemptionRecord& r, const std::string& reversal_id,
-                                const std::string& why, std::int64_t now, EventBatch& events) {
+                                const store::RedemptionRecord& r,
+                                const std::optional<std::string>& referee,
+                                const std::string& reversal_id, const std::string& why,
+                                std::int64_t now, EventBatch& events) {
     json out = {{"kind", r.referrer_unit}, {"amount", 0}, {"referee_credit_minor", 0}};
     if (!r.rewarded) return out;
     if (auto st = c.store_->mark_referrer_unrewarded(txn_id); !st) return st.error();
     if (auto st = c.store_->drop_notice(txn_id); !st) return st.error();
     if (r.referrer_customer_id && r.referrer_reward > 0) {
-      // Same spendable_at as the reward: a pending reward and its reversal
-      // cancel in "pending"; a spendable one leaves the balance at once.
-      if (auto st = c.store_->add_wallet_entry({*r.referrer_customer_id, r.referrer_unit,
-                                                -r.referrer_reward,
-                                                r.referrer_spendable_at_ms,
-                                                r.referrer_held, txn_id, "clawed_back"});
-          !st) {
+      const TakenBack reward{*r.referrer_customer_id, "referrer", r.referrer_unit,
+                             r.referrer_reward, r.referrer_spendable_at_ms, r.referrer_held};
+      if (auto st = reverse_reward(c, reward, txn_id, reversal_id, why, now, events); !st) {
         return st.error();
       }
-      auto st = events.add("reward_reversed", {{"customer_id", *r.referrer_customer_id},
-                                               {"side", "referrer"},
-                                               {"kind", r.referrer_unit},
-                                               {"amount", r.referrer_reward},
-                                               {"spendable_at_ms", r.referrer_spendable_at_ms},
-                                               {"held", r.referrer_held},
-                                               {"was_pending", now < r.referrer_spendable_at_ms},
-                                               {"currency", c.config_.currency.code},
-                                               {"txn_id", txn_id},
-                                               {"reversal_id", reversal_id},
-                                               {"why", why}});
-      if (!st) return st.error();
       out["amount"] = r.referrer_reward;
     }
-    if (r.referee_credit_minor > 0) {
-      std::optional<std::string> customer;
-      auto rec = c.store_->transaction_record(txn_id);
-      if (!rec) return rec.error();
-      if (*rec) customer = (*rec)->customer_id;
-      if (customer) {
-        if (auto st = c.store_->add_wallet_entry({*customer, "store_credit", -r.referee_credit_minor,
-                                                  r.redeemed_at_ms, false, txn_id, "clawed_back"});
-            !st) {
-          return st.error();
-        }
-        auto st = events.add("reward_reversed", {{"customer_id", *customer},
-                                                 {"side", "referee"},
-                                                 {"kind", "store_credit"},
-                                                 {"amount", r.referee_credit_minor},
-                                                 {"spendable_at_ms", r.redeemed_at_ms},
-                                                 {"held", false},
-                                                 {"was_pending", false},
-                                                 {"currency", c.config_.currency.code},
-                                                 {"txn_id", txn_id},
-                                                 {"reversal_id", reversal_id},
-                                                 {"why", why}});
-        if (!st) return st.error();
-        out["referee_credit_minor"] = r.referee_credit_minor;
+    if (r.referee_credit_minor > 0 && referee) {
+      static const std::string kStoreCredit = "store_credit";
+      const TakenBack credit{*referee, "referee", kStoreCredit, r.referee_credit_minor,
+                             r.redeemed_at_ms, false};
+      if (auto st = reverse_reward(c, credit, txn_id, reversal_id, why, now, events); !st) {
+        return st.error();
       }
+      out["referee_credit_minor"] = r.referee_credit_minor;
     }
     return out;
   }
@@ -943,7 +942,7 @@ struct Checkout::Impl {
       const auto a = before[i];
       const auto b = before[i] + now_q[i];
       const auto cash = l.total - l.host - l.referral - l.store_credit - l.points_value;
-      const auto d = [&](std::int64_t amount) { return share(amount, b, l.quantity) - share(amount, a, l.quantity); };
+      const auto d = [&](std::int64_t amount) { return money::share_half_up(amount, b, l.quantity) - money::share_half_up(amount, a, l.quantity); };
       if (now_q[i] > 0) {
         refund_lines.push_back({{"line", i}, {"quantity", now_q[i]}, {"refund_minor", d(cash)},
                                 {"reversed_discount_minor", d(l.referral)}});
@@ -952,7 +951,7 @@ struct Checkout::Impl {
       referral += d(l.referral);
       credit += d(l.store_credit);
       points_value += d(l.points_value);
-      if (l.eligible) kept_eligible += (l.total - l.host) - share(l.total - l.host, b, l.quantity);
+      if (l.eligible) kept_eligible += (l.total - l.host) - money::share_half_up(l.total - l.host, b, l.quantity);
       if (b < l.quantity) everything = false;
       before[i] = b;
     }
@@ -962,11 +961,11 @@ struct Checkout::Impl {
       std::int64_t value_total = 0, value_done_before = 0, value_done_after = 0;
       for (std::size_t i = 0; i < lines.size(); ++i) {
         value_total += lines[i].points_value;
-        value_done_after += share(lines[i].points_value, before[i], lines[i].quantity);
-        value_done_before += share(lines[i].points_value, before[i] - now_q[i], lines[i].quantity);
+        value_done_after += money::share_half_up(lines[i].points_value, before[i], lines[i].quantity);
+        value_done_before += money::share_half_up(lines[i].points_value, before[i] - now_q[i], lines[i].quantity);
       }
-      points_back = share(points_total, value_done_after, value_total) -
-                    share(points_total, value_done_before, value_total);
+      points_back = money::share_half_up(points_total, value_done_after, value_total) -
+                    money::share_half_up(points_total, value_done_before, value_total);
     }
 
     auto st = events.add("txn_reversed", {{"reversal_id", req.reversal_id},
@@ -1003,7 +1002,7 @@ struct Checkout::Impl {
       const auto min_spend = lines_doc.value("min_spend_minor", std::int64_t{0});
       const bool below = everything || !*stored_lines || kept_eligible < std::max<std::int64_t>(min_spend, 1);
       if (below) {
-        auto taken = claw_back(c, req.txn_id, **redemption, req.reversal_id,
+        auto taken = claw_back(c, req.txn_id, **redemption, record.customer_id, req.reversal_id,
                                everything || !*stored_lines ? "refunded" : "below_min_spend", now, events);
         if (!taken) return fail(taken.error());
         referrer = std::move(*taken);
@@ -1186,8 +1185,7 @@ Answer Checkout::reverse(std::string_view request) {
   auto record = store_->transaction_record(req->txn_id);
   if (!record) return fail(record.error());
   if (!*record) {
-    return fail(make_error(ErrorKind::not_found, "txn_id",
-                           "no committed transaction \"" + req->txn_id + "\" in this store"));
+    return no_such_transaction(req->txn_id);
   }
   if ((*record)->reversed_by) {
     return fail(make_error(ErrorKind::conflict, "txn_id",
@@ -1274,8 +1272,7 @@ Answer Checkout::render(std::string_view request) {
   auto saved = store_->find_transaction(req->txn_id);
   if (!saved) return fail(saved.error());
   if (!*saved) {
-    return fail(make_error(ErrorKind::not_found, "txn_id",
-                           "no committed transaction \"" + req->txn_id + "\" in this store"));
+    return no_such_transaction(req->txn_id);
   }
   const json answer = json::parse((*saved)->answer, nullptr, false);
   if (!answer.is_object()) {
@@ -1297,8 +1294,7 @@ Answer Checkout::ask_outcome(std::string_view request) {
   auto record = store_->transaction_record(req->txn_id);
   if (!record) return fail(record.error());
   if (!*record) {
-    return fail(make_error(ErrorKind::not_found, "txn_id",
-                           "no committed transaction \"" + req->txn_id + "\" in this store"));
+    return no_such_transaction(req->txn_id);
   }
   const std::int64_t now = clock_->now_ms();
   auto tx = store::WriteTransaction::begin(store_->db());
