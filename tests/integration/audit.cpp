@@ -150,6 +150,18 @@ std::string compare_state(Db& db, const Fold& fold) {
 
 }  // namespace
 
+std::string with_check_symbol(std::string code) {
+  static constexpr std::string_view kAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  int sum = 0;
+  bool twice = true;
+  for (auto i = std::size_t{15}; i-- > 0; twice = !twice) {
+    const int v = static_cast<int>(kAlphabet.find(code[i])) * (twice ? 2 : 1);
+    sum += v / 32 + v % 32;
+  }
+  code[15] = kAlphabet[static_cast<std::size_t>((32 - sum % 32) % 32)];
+  return code;
+}
+
 std::string audit_store(const std::string& data_dir, const std::string& store_id) {
   Db db(data_dir + "/refpos.db");
   const auto integrity = db.rows("PRAGMA integrity_check");

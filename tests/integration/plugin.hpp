@@ -82,4 +82,10 @@ namespace refpos::test {
 // Returns "" when all hold, else the first problem.
 std::string audit_store(const std::string& data_dir, const std::string& store_id);
 
+// `code` (normalised) with its check symbol made right again for the first 15
+// symbols, written independently of the plugin (Luhn mod 32, docs/codes.md):
+// a test changes a symbol, then calls this to get a code that passes the typo
+// check and must fail on its MAC or key.
+std::string with_check_symbol(std::string code);
+
 }  // namespace refpos::test
