@@ -317,18 +317,11 @@ struct Checkout::Impl {
   static Result<rules::CodeFacts> gather_code_facts(Checkout& c, const std::string& code,
                                                     const rules::Program& program, const Cart& cart,
                                                     std::int64_t now) {
-    auto facts = c.store_->code_facts(code);
+    const auto period = [&](rules::Per per) { return period_start(c, per, now); };
+    auto facts = c.store_->code_facts(code, program.code.max_redemptions_per.count > 0
+                                                ? period(program.code.max_redemptions_per.per)
+                                                : store::Store::kNoPeriod);
     if (!facts) return facts.error();
-    const auto& tz = c.config_.time_zone;
-    const auto period = [&](rules::Per per) {
-      return tz.period_start_ms(now, per == rules::Per::month ? Period::month : Period::year);
-    };
-    if (program.code.max_redemptions_per.count > 0) {
-      auto n = c.store_->count_redemptions(store::CountBy::code, code,
-                                           period(program.code.max_redemptions_per.per));
-      if (!n) return n.error();
-      facts->redemptions_in_period = *n;
-    }
     if (program.partner) facts->referrer_customer_id = "partner:" + program.id;
     if (!facts->referrer_customer_id.empty()) {
       if (program.referrer.max_rewards.count > 0) {
@@ -363,21 +356,24 @@ struct Checkout::Impl {
   }
 
   static Result<rules::ExposureFacts> exposure(Checkout& c) {
+    auto stored = c.store_->offline_exposure();
+    if (!stored) return stored.error();
     rules::ExposureFacts out;
-    auto last = c.store_->meta("last_sync_ms");
-    if (!last) return last.error();
-    if (!*last) {
-      auto opened = c.store_->meta("opened_at_ms");
-      if (!opened) return opened.error();
-      *last = *opened;
-    }
-    out.last_sync_ms = last->has_value() ? std::stoll(**last) : 0;
-    if (c.config_.rules.offline.max_granted_since_sync_minor > 0) {
-      auto granted = c.store_->granted_since_sync();
-      if (!granted) return granted.error();
-      out.granted_since_sync_minor = *granted;
-    }
+    out.last_sync_ms = stored->since_ms;
+    out.granted_since_sync_minor = stored->granted_minor;
     return out;
+  }
+
+  // The start of the store's current month or year, computed again only
+  // when `now` leaves the period it was computed for.
+  static std::int64_t period_start(Checkout& c, rules::Per per, std::int64_t now) {
+    const Period period = per == rules::Per::month ? Period::month : Period::year;
+    auto& memo = c.periods_[per == rules::Per::month ? 0 : 1];
+    if (now < memo.start_ms || now >= memo.end_ms) {
+      memo.start_ms = c.config_.time_zone.period_start_ms(now, period);
+      memo.end_ms = c.config_.time_zone.period_end_ms(now, period);
+    }
+    return memo.start_ms;
   }
 
   // Format and check symbol, key, the buyer's conditions, MAC, then the

@@ -12,6 +12,7 @@
 // Not thread-safe: the C boundary serialises calls on a handle.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,12 @@ class Checkout {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Clock> clock_;
   AttemptLimiter attempts_;
+  // The current month and year in the store's time zone, [start, end).
+  struct PeriodMemo {
+    std::int64_t start_ms = 0;
+    std::int64_t end_ms = 0;
+  };
+  std::array<PeriodMemo, 2> periods_{};
 };
 
 }  // namespace refpos::checkout

@@ -111,6 +111,12 @@ Result<std::unique_ptr<Query>> Database::query(const char* sql) {
   return std::make_unique<Query>(*this, it->second);
 }
 
+Status Database::run(const char* sql) {
+  auto q = query(sql);
+  if (!q) return q.error();
+  return (*q)->run();
+}
+
 Error Database::error(std::string_view what, int rc) const {
   std::string detail = db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
   std::string reason = "io";
@@ -126,17 +132,17 @@ Error Database::error(std::string_view what, int rc) const {
 }
 
 Result<std::unique_ptr<WriteTransaction>> WriteTransaction::begin(Database& db) {
-  if (auto st = db.exec("BEGIN IMMEDIATE"); !st) return st.error();
+  if (auto st = db.run("BEGIN IMMEDIATE"); !st) return st.error();
   return std::unique_ptr<WriteTransaction>(new WriteTransaction(db));
 }
 
 WriteTransaction::~WriteTransaction() {
-  if (!done_) (void)db_.exec("ROLLBACK");
+  if (!done_) (void)db_.run("ROLLBACK");
 }
 
 Status WriteTransaction::commit() {
   assert(!done_);
-  auto st = db_.exec("COMMIT");
+  auto st = db_.run("COMMIT");
   // A failed COMMIT (disk full, I/O error) leaves the transaction open in
   // SQLite: the destructor rolls it back so nothing is half there.
   if (st) done_ = true;
@@ -144,10 +150,10 @@ Status WriteTransaction::commit() {
 }
 
 Result<std::unique_ptr<ReadTransaction>> ReadTransaction::begin(Database& db) {
-  if (auto st = db.exec("BEGIN"); !st) return st.error();
+  if (auto st = db.run("BEGIN"); !st) return st.error();
   return std::unique_ptr<ReadTransaction>(new ReadTransaction(db));
 }
 
-ReadTransaction::~ReadTransaction() { (void)db_.exec("END"); }
+ReadTransaction::~ReadTransaction() { (void)db_.run("END"); }
 
 }  // namespace refpos::store

@@ -66,6 +66,9 @@ class Database {
   // by the address of `sql`: pass string literals. One Query per statement
   // may be alive at a time.
   Result<std::unique_ptr<Query>> query(const char* sql);
+  // One cached statement without parameters or rows (BEGIN, COMMIT, END):
+  // compiled once, not on every call as exec() would.
+  Status run(const char* sql);
 
   // A storage error for a failed SQLite call: "<what>: <sqlite message>".
   [[nodiscard]] Error error(std::string_view what, int rc) const;

@@ -90,13 +90,17 @@ Result<std::int64_t> Store::count_referrer_rewards(const std::string& referrer, 
                     [&](Query& q) { q.bind(1, std::string_view(referrer)).bind(2, since_ms); });
 }
 
-// A running total, kept in meta beside the facts, so that the cap costs one
-// read at the till however many redemptions the store holds; a sync resets it.
-Result<std::int64_t> Store::granted_since_sync() {
-  auto value = meta("granted_since_sync_minor");
-  if (!value) return value.error();
-  if (!*value || !value->has_value()) return std::int64_t{0};
-  return std::stoll(**value);
+// The granted value is a running total, kept in meta beside the facts, so
+// that the cap costs one read at the till however many redemptions the store
+// holds; a sync resets it.
+Result<Store::OfflineExposure> Store::offline_exposure() {
+  auto q = db_->query(
+      "SELECT CAST(coalesce((SELECT value FROM meta WHERE key = 'last_sync_ms'),"
+      " (SELECT value FROM meta WHERE key = 'opened_at_ms'), 0) AS INTEGER),"
+      " CAST(coalesce((SELECT value FROM meta WHERE key = 'granted_since_sync_minor'), 0) AS INTEGER)");
+  if (!q) return q.error();
+  if (auto row = (*q)->step(); !row) return row.error();
+  return OfflineExposure{(*q)->int64(0), (*q)->int64(1)};
 }
 
 Status Store::add_granted(std::int64_t minor) {

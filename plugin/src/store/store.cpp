@@ -347,25 +347,26 @@ Status Store::count_purchase(const std::string& customer_id, std::int64_t delta)
   return (*q)->run();
 }
 
-Result<rules::CodeFacts> Store::code_facts(const std::string& code) {
-  rules::CodeFacts facts;
-  {
-    auto q = db_->query("SELECT customer_id, revoked FROM codes WHERE code = ?1");
-    if (!q) return q.error();
-    (*q)->bind(1, std::string_view(code));
-    auto row = (*q)->step();
-    if (!row) return row.error();
-    if (*row) {
-      facts.issued_here = true;
-      facts.referrer_customer_id = (*q)->text(0);
-      facts.revoked = (*q)->int64(1) != 0;
-    }
-  }
-  auto q = db_->query("SELECT count(*) FROM redemptions WHERE code = ?1 AND reversed = 0");
+Result<rules::CodeFacts> Store::code_facts(const std::string& code, std::int64_t period_start_ms) {
+  // One statement: a code at the till costs one read for its row and both
+  // counts (the period's count is 0 at no cost when period_start_ms is
+  // kNoPeriod, past every redemption).
+  auto q = db_->query(
+      "SELECT c.customer_id, c.revoked,"
+      " (SELECT count(*) FROM redemptions WHERE code = ?1 AND reversed = 0),"
+      " (SELECT count(*) FROM redemptions WHERE code = ?1 AND redeemed_at_ms >= ?2 AND reversed = 0)"
+      " FROM (SELECT 1) LEFT JOIN codes c ON c.code = ?1");
   if (!q) return q.error();
-  (*q)->bind(1, std::string_view(code));
+  (*q)->bind(1, std::string_view(code)).bind(2, period_start_ms);
   if (auto row = (*q)->step(); !row) return row.error();
-  facts.redemptions = (*q)->int64(0);
+  rules::CodeFacts facts;
+  if (!(*q)->is_null(0)) {
+    facts.issued_here = true;
+    facts.referrer_customer_id = (*q)->text(0);
+    facts.revoked = (*q)->int64(1) != 0;
+  }
+  facts.redemptions = (*q)->int64(2);
+  facts.redemptions_in_period = (*q)->int64(3);
   return facts;
 }
 

@@ -127,7 +127,10 @@ class Store {
                                  const std::optional<std::string>& referred_by);
   Status count_purchase(const std::string& customer_id, std::int64_t delta);
 
-  Result<rules::CodeFacts> code_facts(const std::string& code);
+  // The code's row and its redemptions here (not reversed): in all, and
+  // since period_start_ms (pass kNoPeriod when no limit counts per period).
+  static constexpr std::int64_t kNoPeriod = INT64_MAX;
+  Result<rules::CodeFacts> code_facts(const std::string& code, std::int64_t period_start_ms = kNoPeriod);
   Status insert_code(const std::string& code, const std::string& customer_id,
                      std::int64_t issued_at_ms, std::int64_t expires_at_ms);
   // The customer's newest code that is neither revoked nor expired at now_ms.
@@ -148,9 +151,14 @@ class Store {
   Result<Balance> balance(const std::string& customer_id, std::string_view unit, std::int64_t now_ms);
   Result<std::int64_t> count_redemptions(CountBy by, const std::string& value, std::int64_t since_ms);
   Result<std::int64_t> count_referrer_rewards(const std::string& referrer, std::int64_t since_ms);
-  // Value granted (discounts, friend's credit, referrer's money) since the
-  // last sync, and adding to it.
-  Result<std::int64_t> granted_since_sync();
+  // How long and how much the store has been on its own: since the last
+  // sync (or the first open, before any sync), and the value granted
+  // (discounts, friend's credit, referrer's money) since then. One read.
+  struct OfflineExposure {
+    std::int64_t since_ms = 0;
+    std::int64_t granted_minor = 0;
+  };
+  Result<OfflineExposure> offline_exposure();
   Status add_granted(std::int64_t minor);
   Status add_identity(const std::string& customer_id, const std::string& hash);
   Result<rules::IdSet> identities_of(const std::string& customer_id);

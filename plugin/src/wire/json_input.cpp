@@ -1,7 +1,7 @@
 #include "wire/json_input.hpp"
 
+#include <algorithm>
 #include <cassert>
-
 #include <limits>
 
 namespace refpos::wire {
@@ -117,9 +117,9 @@ void FieldReader::fail(std::string_view key, std::string message) {
 }
 
 const Json* FieldReader::member(std::string_view key, bool required) {
-  seen_.emplace(key);
-  if (error_) return nullptr;
   const auto it = object_.find(key);
+  if (it != object_.end()) seen_.push_back(&it.key());
+  if (error_) return nullptr;
   if (it == object_.end() || it->is_null()) {
     if (required) fail(key, "is required");
     return nullptr;
@@ -231,8 +231,9 @@ const Json* FieldReader::array(std::string_view key, bool required, std::size_t 
 
 Status FieldReader::finish() {
   if (error_) return *error_;
-  for (const auto& [key, value] : object_.items()) {
-    if (seen_.find(key) == seen_.end()) {
+  for (auto it = object_.begin(); object_.is_object() && it != object_.end(); ++it) {
+    const std::string& key = it.key();
+    if (std::find(seen_.begin(), seen_.end(), &key) == seen_.end()) {
       std::string shown = Json(key).dump(-1, ' ', false, Json::error_handler_t::replace);
       if (shown.size() > 66) shown = shown.substr(0, 64) + "...\"";
       const bool printable = is_clean_text(key, kMaxIdBytes);

@@ -12,7 +12,6 @@
 
 #include <cstdint>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,7 +74,9 @@ class FieldReader {
 
   const Json& object_;
   std::string path_;
-  std::set<std::string, std::less<>> seen_;
+  // The document's own keys that were asked for (the map's strings, which
+  // live as long as object_): finish() names every other key as unknown.
+  std::vector<const std::string*> seen_;
   std::optional<Error> error_;
   std::vector<Error>* sink_ = nullptr;
   std::size_t failures_ = 0;

@@ -10,7 +10,9 @@ namespace {
 
 constexpr std::int64_t kMinClockMs = 1'577'836'800'000;  // 2020-01-01
 
-RequestDigest digest_of(Json doc) {
+// The request without its clock: a retry with a later clock_ms is the same
+// request. Takes the parsed document over (nothing reads it afterwards).
+RequestDigest digest_of(Json& doc) {
   doc.erase("clock_ms");
   const std::string canonical = doc.dump();
   RequestDigest out(EVP_MAX_MD_SIZE);
@@ -20,12 +22,13 @@ RequestDigest digest_of(Json doc) {
   return out;
 }
 
-// Reads the members every request may carry, then finishes the reader.
-Result<RequestContext> finish_request(FieldReader& r, const Json& doc) {
+// Reads the members every request may carry, then finishes the reader. The
+// digest (for replays) only where a retry can happen: a preview has none.
+Result<RequestContext> finish_request(FieldReader& r, Json& doc, bool with_digest) {
   RequestContext ctx;
   ctx.clock_ms = r.optional_integer("clock_ms", kMinClockMs, INT64_MAX / 2);
   if (auto st = r.finish(); !st) return st.error();
-  ctx.digest = digest_of(doc);
+  if (with_digest) ctx.digest = digest_of(doc);
   return ctx;
 }
 
@@ -75,13 +78,14 @@ Status read_lines(const Json& lines, Cart& cart) {
 // fill the request from a FieldReader, then read the common members, refuse
 // unknown ones and compute the digest.
 template <typename Request, typename ReadMembers>
-Result<Request> parse_request(std::string_view text, ReadMembers read_members) {
+Result<Request> parse_request(std::string_view text, ReadMembers read_members,
+                              bool with_digest = true) {
   auto doc = parse_document(text, "the request");
   if (!doc) return doc.error();
   FieldReader r(*doc, "");
   Request req;
   read_members(r, req);
-  auto ctx = finish_request(r, *doc);
+  auto ctx = finish_request(r, *doc, with_digest);
   if (!ctx) return ctx.error();
   req.context = std::move(*ctx);
   return req;
@@ -176,7 +180,7 @@ Result<CheckoutRequest> parse_checkout_request(std::string_view text, money::Cur
     }
     if (lines == nullptr || r.failed()) return;
     if (auto st = read_lines(*lines, out.cart); !st) line_error = st.error();
-  });
+  }, require_txn_id);
   if (!req) return req.error();
   if (line_error) return *line_error;
   return req;

@@ -28,7 +28,7 @@ using RequestDigest = std::vector<std::uint8_t>;  // SHA-256, 32 bytes
 // What every request may carry besides its own members.
 struct RequestContext {
   std::optional<std::int64_t> clock_ms;  // only honoured with a test clock
-  RequestDigest digest;
+  RequestDigest digest;  // of the request without clock_ms; empty for a preview
 };
 
 // Balances a customer chooses to spend at checkout (up to what they have).
