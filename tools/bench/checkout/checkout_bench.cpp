@@ -173,6 +173,8 @@ BenchResults run_checkout_bench(const BenchOptions& options) {
   }
   run_repeat_loads(options.plugin_path, folder, results);
   results.one_mac_ns = one_mac_p50_ns(kMacBatches, kMacCallsPerBatch);
+  results.plain_work = plain_work(static_cast<double>(results.preview.p50_ns), results.one_mac_ns,
+                                  options.previews);
   results.load_average_after = one_minute_load_average();
   return results;
 }

@@ -67,6 +67,7 @@ struct BenchResults {
   std::size_t raw_commit_checkpoints = 0;
   LatencySummary preview;
   double one_mac_ns = 0;
+  LatencySummary plain_work;  // as many runs as previews, each as long as the preview p50
   std::size_t prefill_commits = 0;  // untimed, before the timed series
   std::int64_t prefill_events = 0;
 };

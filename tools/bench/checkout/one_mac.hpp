@@ -4,7 +4,10 @@
 // 16-byte key. Context only: no budget is attached to it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+
+#include "latency.hpp"
 
 namespace refpos::bench {
 
@@ -13,5 +16,12 @@ namespace refpos::bench {
 // cost) and the p50 of `batches` batch times is divided by the batch size.
 // Throws BenchError if OpenSSL fails.
 double one_mac_p50_ns(int batches, int calls_per_batch);
+
+// The machine's own tail: `runs` timings of plain CPU work (chained MACs, no
+// I/O, no allocation) as long as `target_ns` at the median. On a virtual
+// machine, timer ticks and the host steal tens of microseconds from a few
+// percent of any such runs; the preview's p99 sits beside this figure so the
+// report tells the plugin's tail from the machine's.
+LatencySummary plain_work(double target_ns, double one_mac_ns, std::size_t runs);
 
 }  // namespace refpos::bench
