@@ -367,6 +367,12 @@ TEST_CASE("loop: store credit and points are spent as discount lines that add up
   auto first = f.store->commit(with_code(cart("T-1", "alice", {5000}),
                                          carol.body["normalized"].get<std::string>()));
   REQUIRE(first.status == REFPOS_OK);
+  // A welcome credit is not a discount: the receipt thanks and names the
+  // credit, and prints no "Referral discount -$0.00" line.
+  const std::string receipt = first.body["receipt_lines"].dump();
+  CHECK(count_in(receipt, "Welcome: $15.00 store credit") == 1);
+  CHECK(count_in(receipt, "Referral discount") == 0);
+  CHECK(count_in(receipt, ": welcome, and thank") == 1);
   const auto alice_code = first.body["issued_code"]["normalized"].get<std::string>();
   REQUIRE(f.store->commit(with_code(cart("T-2", "bob", {5000}), alice_code)).status == REFPOS_OK);
   auto w = f.wallet("alice");

@@ -748,7 +748,8 @@ struct Checkout::Impl {
     }
 
     const auto money = [&](std::int64_t minor) { return wire::money_text(c.config_, minor); };
-    receipt::ReceiptFacts facts{c.config_.printer.columns(), money(-pricing->referral_minor),
+    receipt::ReceiptFacts facts{c.config_.printer.columns(),
+                                pricing->referral_minor > 0 ? money(-pricing->referral_minor) : "",
                                 std::nullopt, std::nullopt,
                                 rules::referral_offer_message(c.config_.rules, money), "", 0, {}};
     if (code) facts.redeemed_code = codes::display(code->normalized);

@@ -38,7 +38,11 @@ std::vector<std::string> receipt_lines(const ReceiptFacts& facts) {
   std::vector<std::string> lines;
   const int width = facts.columns;
   if (facts.redeemed_code) {
-    lines.push_back(columns("Referral discount", facts.discount_text, width));
+    // A friend rewarded with store credit gets no discount: the notes name
+    // the credit instead of a "-$0.00" line.
+    if (!facts.discount_text.empty()) {
+      lines.push_back(columns("Referral discount", facts.discount_text, width));
+    }
     add_wrapped(lines, "  code " + *facts.redeemed_code + ": welcome, and thank your friend!",
                 width);
   }

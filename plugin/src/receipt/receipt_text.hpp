@@ -13,7 +13,7 @@ namespace refpos::receipt {
 
 struct ReceiptFacts {
   int columns = 48;                          // the printer's characters per line
-  std::string discount_text;                 // "-$10.00", with the store's locale
+  std::string discount_text;                 // "-$10.00" in the store's locale; "" when none
   std::optional<std::string> redeemed_code;  // display form
   std::optional<std::string> issued_code;    // display form
   std::string offer_message;                 // what the friend and referrer get
