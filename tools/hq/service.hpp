@@ -1,0 +1,69 @@
+// The head office's protocol logic (docs/sync.md), without the network: the
+// HTTPS server (server.cpp) authenticates the caller from its certificate
+// and hands each request here; tests call it directly on real SQLite files.
+//
+// Not thread-safe: the server calls it from one thread (its io_context).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "base/clock.hpp"
+#include "base/result.hpp"
+#include "hq/storage.hpp"
+
+namespace refpos::hq {
+
+// Who is calling, from the client certificate (docs/sync.md, "TLS").
+struct Caller {
+  enum class Role { store, admin };
+  Role role = Role::store;
+  std::string name;  // the store id (OU=store) or the admin's name (OU=admin)
+};
+
+// What to send back: an HTTP status and a JSON body (for errors, the
+// {"error": {"code", "message", ...}} document of docs/sync.md).
+struct Reply {
+  int status = 200;
+  nlohmann::json body;
+};
+
+struct ServiceOptions {
+  std::string signing_private_hex;  // Ed25519 seed that signs rule sets (a secret)
+  std::size_t max_batch_events = 500;
+};
+
+class Service {
+ public:
+  Service(std::unique_ptr<Storage> storage, ServiceOptions options, Clock& clock);
+  ~Service();
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // GET /v1/health
+  Reply health();
+  // POST /v1/events (body: the batch as received, not yet parsed)
+  Reply push_events(const Caller& caller, std::string_view body);
+  // GET /v1/updates?cursor=C (cursor already parsed: >= 0)
+  Reply updates(const Caller& caller, std::int64_t cursor);
+  // GET /v1/status[?store_id=]
+  Reply status(const Caller& caller, const std::optional<std::string>& store_id);
+  // POST /v1/admin/rules, /v1/admin/code_keys, /v1/admin/revocations
+  Reply publish_rules(const Caller& caller, std::string_view body);
+  Reply put_code_key(const Caller& caller, std::string_view body);
+  Reply revoke(const Caller& caller, std::string_view body);
+
+  // True when head office revoked the store (refused with 403 on every route).
+  bool store_revoked(const std::string& store_id);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace refpos::hq
