@@ -1,0 +1,175 @@
+// refpos-hq: the chain's head office (docs/sync.md). Reads its configuration
+// (file, then REFPOS_HQ_* environment, then flags), opens its SQLite
+// database, and serves stores and admins over mutual TLS until SIGTERM.
+//
+// Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage or configuration
+// error. Errors go to stderr prefixed "refpos-hq: "; the request log is JSON
+// lines on stderr; stdout carries exactly one line, "listening on ADDR:PORT",
+// once connections are accepted (tests and supervisors wait for it).
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "base/clock.hpp"
+#include "hq/config.hpp"
+#include "hq/server.hpp"
+#include "hq/service.hpp"
+#include "hq/sqlite_storage.hpp"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+constexpr const char* kDatabaseFile = "hq.sqlite3";
+
+constexpr const char* kFooter = R"(Configuration: --config FILE is a JSON object with the keys listen, port,
+data_dir, ca_file, crl_file, cert_file, key_file, signing_key_file,
+max_connections, header_timeout_ms, body_timeout_ms, idle_timeout_ms,
+shutdown_timeout_ms (relative paths are taken from the file's folder).
+Environment variables override the file, flags override both:
+  REFPOS_HQ_LISTEN, REFPOS_HQ_PORT, REFPOS_HQ_DATA_DIR, REFPOS_HQ_CA_FILE,
+  REFPOS_HQ_CRL_FILE, REFPOS_HQ_CERT_FILE, REFPOS_HQ_KEY_FILE,
+  REFPOS_HQ_SIGNING_KEY_FILE.
+The files come from `refposctl chain init DIR`: ca/ca.pem, ca/crl.pem,
+hq/hq.pem, hq/hq.key, hq/signing.key.
+
+Signals: SIGTERM/SIGINT stop gracefully (requests in flight finish, new ones
+get 503), SIGHUP reloads the CRL file.
+Output: "listening on ADDR:PORT" on stdout once ready; one JSON line per
+request on stderr.
+Exit codes: 0 clean shutdown, 1 runtime failure (storage, TLS, bind),
+2 usage or configuration error.)";
+
+int fail(int code, const std::string& message) {
+  std::cerr << "refpos-hq: " << message << '\n';
+  return code;
+}
+
+struct Flags {
+  std::string config_file;
+  std::string listen, port, data_dir, ca_file, crl_file, cert_file, key_file, signing_key_file;
+  std::size_t max_connections = 0;
+  std::int64_t header_timeout_ms = 0, body_timeout_ms = 0, idle_timeout_ms = 0, shutdown_timeout_ms = 0;
+};
+
+void add_flags(CLI::App& app, Flags& f) {
+  app.add_option("--config", f.config_file, "JSON configuration file");
+  app.add_option("--listen", f.listen, "address to listen on (default 127.0.0.1)");
+  app.add_option("--port", f.port, "TCP port (default 8443; 0 picks a free one)");
+  app.add_option("--data-dir", f.data_dir, "folder of the head office's database");
+  app.add_option("--ca-file", f.ca_file, "the chain CA certificate (PEM), the only trust anchor");
+  app.add_option("--crl-file", f.crl_file, "the chain's CRL (PEM), reloaded on SIGHUP");
+  app.add_option("--cert-file", f.cert_file, "the head office's certificate (PEM)");
+  app.add_option("--key-file", f.key_file, "the head office's TLS private key (PEM)");
+  app.add_option("--signing-key-file", f.signing_key_file, "Ed25519 seed (hex) that signs rule sets");
+  app.add_option("--max-connections", f.max_connections, "concurrent connections (default 2048)");
+  app.add_option("--header-timeout-ms", f.header_timeout_ms, "handshake and headers deadline (default 10000)");
+  app.add_option("--body-timeout-ms", f.body_timeout_ms, "body deadline (default 30000)");
+  app.add_option("--idle-timeout-ms", f.idle_timeout_ms, "keep-alive idle timeout (default 60000)");
+  app.add_option("--shutdown-timeout-ms", f.shutdown_timeout_ms, "upper bound on a graceful stop (default 10000)");
+}
+
+refpos::Status apply_flags(const CLI::App& app, const Flags& f, refpos::hq::HqConfig& c) {
+  auto given = [&](const char* name) { return app.get_option(name)->count() > 0; };
+  if (given("--listen")) c.listen_address = f.listen;
+  if (given("--port")) {
+    auto port = refpos::hq::parse_port(f.port, "--port");
+    if (!port) return port.error();
+    c.port = *port;
+  }
+  if (given("--data-dir")) c.data_dir = f.data_dir;
+  if (given("--ca-file")) c.ca_file = f.ca_file;
+  if (given("--crl-file")) c.crl_file = f.crl_file;
+  if (given("--cert-file")) c.cert_file = f.cert_file;
+  if (given("--key-file")) c.key_file = f.key_file;
+  if (given("--signing-key-file")) c.signing_key_file = f.signing_key_file;
+  if (given("--max-connections")) c.max_connections = f.max_connections;
+  if (given("--header-timeout-ms")) c.header_timeout_ms = f.header_timeout_ms;
+  if (given("--body-timeout-ms")) c.body_timeout_ms = f.body_timeout_ms;
+  if (given("--idle-timeout-ms")) c.idle_timeout_ms = f.idle_timeout_ms;
+  if (given("--shutdown-timeout-ms")) c.shutdown_timeout_ms = f.shutdown_timeout_ms;
+  return refpos::ok_status();
+}
+
+refpos::hq::ServerOptions server_options(const refpos::hq::HqConfig& c) {
+  refpos::hq::ServerOptions o;
+  o.listen_address = c.listen_address;
+  o.port = c.port;
+  o.ca_file = c.ca_file;
+  o.crl_file = c.crl_file;
+  o.cert_file = c.cert_file;
+  o.key_file = c.key_file;
+  o.max_connections = c.max_connections;
+  o.header_timeout_ms = c.header_timeout_ms;
+  o.body_timeout_ms = c.body_timeout_ms;
+  o.idle_timeout_ms = c.idle_timeout_ms;
+  o.shutdown_timeout_ms = c.shutdown_timeout_ms;
+  return o;
+}
+
+int run(int argc, char** argv) {
+  CLI::App app{"refpos-hq " REFPOS_VERSION ": the chain's head office; stores sync with it over mutual TLS."};
+  app.footer(kFooter);
+  Flags flags;
+  add_flags(app, flags);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail(kExitUsage, std::string(e.what()) + " (see --help)");
+  }
+
+  refpos::hq::HqConfig config;
+  if (!flags.config_file.empty()) {
+    if (auto st = refpos::hq::apply_config_file(flags.config_file, config); !st)
+      return fail(kExitUsage, st.error().describe());
+  }
+  if (auto st = refpos::hq::apply_environment(refpos::hq::process_environment(), config); !st)
+    return fail(kExitUsage, st.error().describe());
+  if (auto st = apply_flags(app, flags, config); !st) return fail(kExitUsage, st.error().describe());
+  if (auto st = refpos::hq::validate(config); !st) return fail(kExitUsage, st.error().describe());
+  auto signing_hex = refpos::hq::read_signing_key_hex(config.signing_key_file);
+  if (!signing_hex) return fail(kExitUsage, signing_hex.error().describe());
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) return fail(kExitRuntime, "data_dir: cannot create " + config.data_dir + ": " + ec.message());
+  const std::string db_path = (std::filesystem::path(config.data_dir) / kDatabaseFile).string();
+  auto storage = refpos::hq::SqliteStorage::open(db_path);
+  if (!storage) return fail(kExitRuntime, "storage: " + storage.error().describe());
+
+  refpos::SystemClock clock;
+  refpos::hq::ServiceOptions service_options;
+  service_options.signing_private_hex = std::move(*signing_hex);
+  refpos::hq::Service service(std::move(*storage), std::move(service_options), clock);
+
+  auto served = refpos::hq::run_server(server_options(config), service,
+                                       [](const std::string& address, std::uint16_t port) {
+                                         std::printf("listening on %s:%u\n", address.c_str(),
+                                                     static_cast<unsigned>(port));
+                                         std::fflush(stdout);
+                                       });
+  if (!served) {
+    const int code = served.error().kind == refpos::ErrorKind::config ? kExitUsage : kExitRuntime;
+    return fail(code, served.error().describe());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    return fail(kExitRuntime, std::string("unexpected error: ") + e.what());
+  } catch (...) {
+    return fail(kExitRuntime, "unexpected error");
+  }
+}
