@@ -1,0 +1,463 @@
+// The head office's service (tools/hq/service.cpp) on real SQLite files, fed
+// with events made by the plugin's own event log (store::append_event).
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <random>
+#include <string>
+
+#include "base/clock.hpp"
+#include "crypto/ed25519.hpp"
+#include "hq/service.hpp"
+#include "hq/sqlite_storage.hpp"
+#include "store/database.hpp"
+#include "store/event_log.hpp"
+#include "sync/protocol.hpp"
+#include "temp_dir.hpp"
+
+namespace refpos::hq {
+namespace {
+
+using json = nlohmann::json;
+
+// A store's event log, written with the plugin's code.
+class StoreLog {
+ public:
+  StoreLog(const test::TempDir& dir, std::string id, std::string file = {}) : id_(std::move(id)) {
+    auto db = store::Database::open((dir.path() / (file.empty() ? id_ + ".db" : file)).string());
+    REQUIRE(db.ok());
+    db_ = std::move(*db);
+    REQUIRE(db_->exec(store::kEventLogSchema).ok());
+  }
+  void add(std::string_view type, const json& body, std::int64_t at_ms = 1'767'261'600'000) {
+    auto tx = store::WriteTransaction::begin(*db_);
+    REQUIRE(tx.ok());
+    REQUIRE(store::append_event(*db_, id_, at_ms, 1, {type, body}).ok());
+    REQUIRE((*tx)->commit().ok());
+  }
+  std::vector<sync::WireEvent> read(std::int64_t from, std::int64_t to) {
+    auto q = db_->query(
+        "SELECT seq, type, at_ms, ruleset_version, body, prev_hash, hash FROM events"
+        " WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq");
+    REQUIRE(q.ok());
+    (*q)->bind(1, from).bind(2, to);
+    std::vector<sync::WireEvent> out;
+    while (*(*q)->step()) {
+      sync::WireEvent e;
+      e.seq = (*q)->int64(0);
+      e.type = (*q)->text(1);
+      e.at_ms = (*q)->int64(2);
+      e.ruleset_version = (*q)->int64(3);
+      e.body = (*q)->text(4);
+      const auto p = (*q)->blob(5);
+      const auto h = (*q)->blob(6);
+      std::copy(p.begin(), p.end(), e.prev_hash.begin());
+      std::copy(h.begin(), h.end(), e.hash.begin());
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+  std::string batch(std::int64_t from, std::int64_t to) {
+    return sync::serialize_batch({id_, read(from, to)});
+  }
+  [[nodiscard]] const std::string& id() const { return id_; }
+
+ private:
+  std::string id_;
+  std::unique_ptr<store::Database> db_;
+};
+
+struct HeadOffice {
+  explicit HeadOffice(const test::TempDir& dir, const std::string& file = "hq.db")
+      : path((dir.path() / file).string()) {
+    auto keys = crypto::ed25519_generate();
+    REQUIRE(keys.ok());
+    public_hex = keys->public_hex;
+    auto storage = SqliteStorage::open(path);
+    REQUIRE(storage.ok());
+    service = std::make_unique<Service>(std::move(*storage),
+                                        ServiceOptions{keys->private_hex, 500}, clock);
+  }
+  Reply push(const StoreLog& log, const std::string& body) {
+    return service->push_events({Caller::Role::store, log.id()}, body);
+  }
+  sync::Updates pull(const std::string& store_id, std::int64_t cursor) {
+    const Reply r = service->updates({Caller::Role::store, store_id}, cursor);
+    REQUIRE(r.status == 200);
+    auto u = sync::parse_updates(r.body.dump());
+    REQUIRE(u.ok());
+    return *u;
+  }
+  std::int64_t count(const char* sql) {
+    auto db = store::Database::open(path);
+    REQUIRE(db.ok());
+    auto q = (*db)->query(sql);
+    REQUIRE(q.ok());
+    REQUIRE(*(*q)->step());
+    return (*q)->int64(0);
+  }
+  // Everything but change numbers and times, for "same state" checks.
+  std::string state() {
+    auto db = store::Database::open(path);
+    REQUIRE(db.ok());
+    std::string out;
+    const auto dump = [&](const char* sql) {
+      auto q = (*db)->query(sql);
+      REQUIRE(q.ok());
+      while (*(*q)->step()) out += (*q)->text(0) + "\n";
+      out += "--\n";
+    };
+    dump("SELECT store_id || seq || type || body || hex(hash) FROM events ORDER BY store_id, seq");
+    dump("SELECT customer_id || unit || sum(amount) || spendable_at_ms || held || origin FROM ledger"
+         " GROUP BY customer_id, unit, spendable_at_ms, held, origin ORDER BY 1");
+    dump("SELECT store_id || customer_id FROM store_customers ORDER BY 1");
+    dump("SELECT store_id || acked_seq || hex(last_hash) || flagged_reason FROM stores ORDER BY 1");
+    dump("SELECT store_id || txn_id || code || reversed || referrer_reversed_by_hq FROM redemptions ORDER BY 1");
+    dump("SELECT code || kind FROM conflicts ORDER BY 1");
+    return out;
+  }
+  std::string path;
+  std::string public_hex;
+  ManualClock clock{1'767'261'600'000};
+  std::unique_ptr<Service> service;
+};
+
+std::int64_t acked(const Reply& r) { return r.body.at("acked_seq").get<std::int64_t>(); }
+std::string reason(const Reply& r) { return r.body["error"].value("reason", ""); }
+
+json demo_rules() {
+  std::ifstream in(std::string(REFPOS_SOURCE_DIR) + "/assets/demo/store-config.json");
+  REQUIRE(in.good());
+  return json::parse(in).at("rules");
+}
+
+json redeemed(const std::string& txn, const std::string& code, const std::string& referee,
+              const std::string& referrer) {
+  return {{"txn_id", txn},           {"code", code},         {"program", "friends"},
+          {"customer_id", referee},  {"discount_minor", 500}, {"discount_kind", "amount_off"},
+          {"referee_credit_minor", 0}, {"currency", "EUR"},  {"referrer_customer_id", referrer},
+          {"flags", json::array()}};
+}
+json accrued(const std::string& customer, const std::string& side, std::int64_t amount,
+             std::int64_t spendable_at_ms, const std::string& code, const std::string& txn) {
+  return {{"customer_id", customer}, {"side", side},       {"kind", "store_credit"},
+          {"amount", amount},        {"currency", "EUR"},  {"spendable_at_ms", spendable_at_ms},
+          {"held", false},           {"code", code},       {"txn_id", txn}};
+}
+
+void fill(StoreLog& log, int n) {
+  for (int i = 1; i <= n; ++i) {
+    log.add("customer_registered", {{"customer_id", "c-" + std::to_string(i)}, {"referred_by", nullptr}});
+  }
+}
+
+TEST_CASE("a push is acknowledged and the same batch again changes nothing") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  StoreLog a(dir, "store-a");
+  fill(a, 3);
+  const Reply first = hq.push(a, a.batch(1, 3));
+  REQUIRE(first.status == 200);
+  CHECK(acked(first) == 3);
+  const auto change = hq.count("SELECT last FROM changes");
+  const auto state = hq.state();
+  const Reply again = hq.push(a, a.batch(1, 3));
+  CHECK(again.status == 200);
+  CHECK(again.body == first.body);
+  CHECK(hq.count("SELECT last FROM changes") == change);
+  CHECK(hq.state() == state);
+  // An overlapping batch applies only what is new.
+  a.add("customer_registered", {{"customer_id", "c-4"}, {"referred_by", nullptr}});
+  CHECK(acked(hq.push(a, a.batch(2, 4))) == 4);
+  CHECK(hq.count("SELECT count(*) FROM events") == 4);
+  const Reply status = hq.service->status({Caller::Role::store, "store-a"}, std::nullopt);
+  CHECK(status.body["acked_seq"] == 4);
+  CHECK(status.body["flagged"] == false);
+}
+
+TEST_CASE("a gap is refused with the acked seq") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  StoreLog a(dir, "store-a");
+  fill(a, 6);
+  REQUIRE(hq.push(a, a.batch(1, 2)).status == 200);
+  const Reply gap = hq.push(a, a.batch(5, 6));
+  CHECK(gap.status == 409);
+  CHECK(reason(gap) == "gap");
+  CHECK(gap.body["error"]["acked_seq"] == 2);
+  CHECK(hq.count("SELECT count(*) FROM events") == 2);
+}
+
+TEST_CASE("a fork is refused and the store flagged") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  StoreLog a(dir, "store-a");
+  fill(a, 4);
+  REQUIRE(hq.push(a, a.batch(1, 2)).status == 200);
+  auto events = a.read(3, 4);
+  SUBCASE("prev_hash changed, hash recomputed over it") {
+    events[0].prev_hash[0] ^= 1;
+    events[0].hash = store::event_hash(events[0].prev_hash, 3, "store-a", events[0].type,
+                                       events[0].at_ms, events[0].ruleset_version, events[0].body);
+  }
+  SUBCASE("hash changed") { events[1].hash[5] ^= 1; }
+  SUBCASE("body changed") { events[1].body = R"({"customer_id":"mallory"})"; }
+  const Reply fork = hq.push(a, sync::serialize_batch({"store-a", events}));
+  CHECK(fork.status == 409);
+  CHECK(reason(fork) == "fork");
+  CHECK(fork.body["error"]["acked_seq"] == 2);
+  CHECK(hq.count("SELECT count(*) FROM events") == 2);
+  CHECK(hq.count("SELECT count(*) FROM incidents WHERE kind = 'fork'") == 1);
+  const Reply status = hq.service->status({Caller::Role::admin, "ops"}, "store-a");
+  CHECK(status.body["flagged"] == true);
+  CHECK(status.body["flag_reason"] == "fork");
+}
+
+TEST_CASE("a reused seq with other content is refused and recorded") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  StoreLog a(dir, "store-a");
+  fill(a, 3);
+  REQUIRE(hq.push(a, a.batch(1, 3)).status == 200);
+  // The store restored an old copy (seqs 1-2) and recorded another seq 3.
+  StoreLog restored(dir, "store-a", "restored.db");
+  fill(restored, 2);
+  restored.add("customer_registered", {{"customer_id", "someone-else"}, {"referred_by", nullptr}});
+  const Reply reused = hq.push(restored, restored.batch(3, 3));
+  CHECK(reused.status == 409);
+  CHECK(reason(reused) == "seq_reused");
+  CHECK(reused.body["error"]["acked_seq"] == 3);
+  CHECK(hq.count("SELECT count(*) FROM incidents WHERE kind = 'seq_reused'") == 1);
+  CHECK(hq.count("SELECT count(*) FROM events") == 3);
+}
+
+TEST_CASE("callers are held to their own store and role") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  StoreLog b(dir, "store-b");
+  fill(b, 1);
+  const Reply other = hq.service->push_events({Caller::Role::store, "store-a"}, b.batch(1, 1));
+  CHECK(other.status == 403);
+  CHECK(other.body["error"]["code"] == "forbidden");
+  // Even a malformed batch for another store is 403 first.
+  CHECK(hq.service->push_events({Caller::Role::store, "store-a"},
+                                R"({"store_id": "store-b", "events": 3})").status == 403);
+  CHECK(hq.service->push_events({Caller::Role::store, "store-a"}, "nonsense").status == 400);
+  const Caller store{Caller::Role::store, "store-a"};
+  CHECK(hq.service->publish_rules(store, demo_rules().dump()).status == 403);
+  CHECK(hq.service->put_code_key(store, "{}").status == 403);
+  CHECK(hq.service->revoke(store, R"({"store_id": "store-b"})").status == 403);
+  CHECK(hq.service->status(store, std::string("store-b")).status == 403);
+  CHECK(hq.count("SELECT count(*) FROM events") == 0);
+}
+
+TEST_CASE("a batch is applied whole or not at all") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  StoreLog a(dir, "store-a");
+  fill(a, 3);
+  auto events = a.read(1, 3);
+  SUBCASE("third hash wrong") {
+    events[2].hash[0] ^= 0xff;
+    CHECK(hq.push(a, sync::serialize_batch({"store-a", events})).status == 409);
+  }
+  SUBCASE("third seq wrong") {
+    events[2].seq = 7;
+    CHECK(hq.push(a, sync::serialize_batch({"store-a", events})).status == 400);
+  }
+  CHECK(hq.count("SELECT count(*) FROM events") == 0);
+  CHECK(hq.count("SELECT count(*) FROM store_customers") == 0);
+  CHECK(hq.count("SELECT coalesce(max(acked_seq), 0) FROM stores") == 0);
+}
+
+TEST_CASE("an unknown event type is stored and acknowledged") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  StoreLog a(dir, "store-a");
+  a.add("hologram_projected", {{"colour", "teal"}});
+  const Reply r = hq.push(a, a.batch(1, 1));
+  CHECK(r.status == 200);
+  CHECK(acked(r) == 1);
+  CHECK(hq.count("SELECT count(*) FROM events WHERE type = 'hologram_projected'") == 1);
+}
+
+TEST_CASE("a reward earned at another store reaches the referrer's store, not its own") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  StoreLog a(dir, "store-a");
+  StoreLog b(dir, "store-b");
+  a.add("customer_registered", {{"customer_id", "r-1"}, {"referred_by", nullptr}});
+  b.add("code_redeemed", redeemed("t-b1", "CODE1", "f-1", "r-1"));
+  b.add("reward_accrued", accrued("r-1", "referrer", 500, 1'767'300'000'000, "CODE1", "t-b1"));
+  REQUIRE(hq.push(a, a.batch(1, 1)).status == 200);
+  REQUIRE(hq.push(b, b.batch(1, 2)).status == 200);
+
+  const auto at_a = hq.pull("store-a", 0);
+  REQUIRE(at_a.wallets.size() == 1);
+  CHECK(at_a.wallets[0].customer_id == "r-1");
+  REQUIRE(at_a.wallets[0].entries.size() == 1);
+  CHECK(at_a.wallets[0].entries[0].amount == 500);
+  CHECK(at_a.wallets[0].entries[0].unit == "store_credit");
+  CHECK(at_a.wallets[0].entries[0].spendable_at_ms == 1'767'300'000'000);
+  CHECK(hq.pull("store-b", 0).wallets.empty());  // B counts its own
+
+  // Pulling again from the cursor returned: nothing new.
+  const auto again = hq.pull("store-a", at_a.cursor);
+  CHECK(again.wallets.empty());
+  CHECK_FALSE(again.rules);
+  CHECK_FALSE(again.code_keys);
+  CHECK(again.cursor == at_a.cursor);
+
+  // A spend at B changes A's picture; A hears only that.
+  b.add("balance_spent", {{"customer_id", "r-1"}, {"kind", "store_credit"}, {"amount", 200},
+                          {"value_minor", 200}, {"currency", "EUR"}, {"txn_id", "t-b2"}});
+  REQUIRE(hq.push(b, b.batch(3, 3)).status == 200);
+  const auto later = hq.pull("store-a", at_a.cursor);
+  REQUIRE(later.wallets.size() == 1);
+  std::int64_t sum = 0;
+  for (const auto& e : later.wallets[0].entries) sum += e.amount;
+  CHECK(sum == 300);
+}
+
+TEST_CASE("a single-use code redeemed at two stores by one referee gives one conflict and one reward") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  StoreLog a(dir, "store-a");
+  StoreLog b(dir, "store-b");
+  a.add("code_redeemed", redeemed("t-a", "CODE9", "f-1", "r-1"));
+  a.add("reward_accrued", accrued("r-1", "referrer", 500, 1'767'300'000'000, "CODE9", "t-a"));
+  b.add("code_redeemed", redeemed("t-b", "CODE9", "f-1", "r-1"));
+  b.add("reward_accrued", accrued("r-1", "referrer", 500, 1'767'400'000'000, "CODE9", "t-b"));
+  REQUIRE(hq.push(a, a.batch(1, 2)).status == 200);
+  REQUIRE(hq.push(b, b.batch(1, 2)).status == 200);
+
+  CHECK(hq.count("SELECT count(*) FROM conflicts") == 1);
+  CHECK(hq.count("SELECT count(*) FROM ledger WHERE origin = 'hq' AND amount = -500") == 1);
+  const auto at_b = hq.pull("store-b", 0);
+  REQUIRE(at_b.conflicts.size() == 1);
+  CHECK(at_b.conflicts[0].code == "CODE9");
+  CHECK(at_b.conflicts[0].kind == "over_redeemed");
+  CHECK(at_b.conflicts[0].txn_ids == std::vector<std::string>{"t-a", "t-b"});
+  REQUIRE(at_b.wallets.size() == 1);  // r-1: A's reward and head office's reversal
+  std::int64_t elsewhere = 0;
+  bool reversal = false;
+  for (const auto& e : at_b.wallets[0].entries) {
+    elsewhere += e.amount;
+    reversal = reversal || (e.amount == -500 && e.spendable_at_ms == 1'767'400'000'000);
+  }
+  CHECK(reversal);
+  CHECK(elsewhere == 0);  // B's own +500 plus this: one reward in all
+  CHECK(hq.pull("store-a", 0).conflicts.size() == 1);
+
+  // The same batches again: still one conflict, one reversal.
+  CHECK(hq.push(b, b.batch(1, 2)).status == 200);
+  CHECK(hq.count("SELECT count(*) FROM ledger WHERE origin = 'hq'") == 1);
+}
+
+TEST_CASE("published rules are signed and versions only go up and admin routes are checked") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  const Caller admin{Caller::Role::admin, "ops"};
+  json rules = demo_rules();
+  const Reply published = hq.service->publish_rules(admin, rules.dump());
+  REQUIRE(published.status == 200);
+  const auto u = hq.pull("store-a", 0);
+  REQUIRE(u.rules);
+  CHECK(u.rules->version == rules["version"]);
+  CHECK(crypto::ed25519_verify(hq.public_hex, u.rules->document.dump(), u.rules->signature_hex));
+  CHECK_FALSE(crypto::ed25519_verify(hq.public_hex, u.rules->document.dump() + " ",
+                                     u.rules->signature_hex));
+  const Reply same = hq.service->publish_rules(admin, rules.dump());
+  CHECK(same.status == 409);
+  rules["version"] = 0;
+  CHECK(hq.service->publish_rules(admin, rules.dump()).status == 400);
+  CHECK(hq.service->publish_rules(admin, "{]").status == 400);
+  CHECK_FALSE(hq.pull("store-a", u.cursor).rules);
+
+  const std::string secret(64, 'a');
+  CHECK(hq.service->put_code_key(admin, json{{"id", 1}, {"secret_hex", secret}, {"active", true}}.dump())
+            .status == 200);
+  const Reply bad_key = hq.service->put_code_key(
+      admin, json{{"id", 2}, {"secret_hex", "not-hex-secret"}, {"active", true}}.dump());
+  CHECK(bad_key.status == 400);
+  CHECK(bad_key.body.dump().find("not-hex-secret") == std::string::npos);
+  CHECK(hq.service->put_code_key(admin, json{{"id", 2}, {"secret_hex", secret}}.dump()).status == 400);
+  CHECK(hq.service->put_code_key(admin, json{{"id", 2}, {"secret_hex", secret}, {"active", true}}.dump())
+            .status == 200);
+  const auto keys = hq.pull("store-a", u.cursor);
+  REQUIRE(keys.code_keys);
+  REQUIRE(keys.code_keys->size() == 2);
+  CHECK_FALSE((*keys.code_keys)[0].active);  // one key issues
+  CHECK((*keys.code_keys)[1].active);
+
+  CHECK(hq.service->revoke(admin, R"({"store_id": "store-9"})").status == 200);
+  CHECK(hq.service->revoke(admin, R"({"codes": [], "store_id": "x"})").status == 400);
+  CHECK(hq.service->revoke(admin, R"({})").status == 400);
+  const auto revoked = hq.pull("store-a", keys.cursor);
+  CHECK(revoked.revoked_stores == std::vector<std::string>{"store-9"});
+  CHECK(hq.service->store_revoked("store-9"));
+  CHECK(hq.service->updates({Caller::Role::store, "store-9"}, 0).status == 403);
+}
+
+TEST_CASE("batches split at random points and replayed at random end as one push") {
+  test::TempDir dir;
+  StoreLog a(dir, "store-a");
+  StoreLog b(dir, "store-b");
+  std::mt19937 rng(20260101);
+  const auto add_mixed = [&](StoreLog& log, int n) {
+    for (int i = 1; i <= n; ++i) {
+      const std::string txn = log.id() + "-t" + std::to_string(i);
+      const std::string referee = "f-" + std::to_string(rng() % 7);
+      switch (rng() % 5) {
+        case 0: log.add("customer_registered", {{"customer_id", referee}, {"referred_by", nullptr}}); break;
+        case 1:
+          log.add("code_redeemed", redeemed(txn, "CODE" + std::to_string(rng() % 3), referee, "r-1"));
+          log.add("reward_accrued", accrued("r-1", "referrer", 100, 1'767'300'000'000 + i, "CODE", txn));
+          break;
+        case 2:
+          log.add("balance_spent", {{"customer_id", "r-1"}, {"kind", "store_credit"}, {"amount", 30},
+                                   {"value_minor", 30}, {"currency", "EUR"}, {"txn_id", txn}});
+          break;
+        case 3: log.add("something_new", {{"n", i}}); break;
+        default:
+          log.add("reward_accrued", accrued(referee, "referee", 50, 0, "CODE", txn));
+          break;
+      }
+    }
+  };
+  add_mixed(a, 60);
+  add_mixed(b, 60);
+  const auto total = [](StoreLog& log) { return static_cast<std::int64_t>(log.read(1, 1'000'000).size()); };
+
+  test::TempDir once_dir;
+  HeadOffice once(once_dir);
+  REQUIRE(once.push(a, a.batch(1, total(a))).status == 200);
+  REQUIRE(once.push(b, b.batch(1, total(b))).status == 200);
+  const std::string expected = once.state();
+
+  for (int round = 0; round < 4; ++round) {
+    test::TempDir round_dir;
+    HeadOffice hq(round_dir);
+    for (StoreLog* log : {&a, &b}) {
+      const std::int64_t n = total(*log);
+      std::int64_t next = 1;
+      std::vector<std::pair<std::int64_t, std::int64_t>> sent;
+      while (next <= n) {
+        const std::int64_t to = std::min(n, next + static_cast<std::int64_t>(rng() % 9));
+        REQUIRE(acked(hq.push(*log, log->batch(next, to))) == to);
+        sent.emplace_back(next, to);
+        if (rng() % 3 == 0) {  // a lost acknowledgement: something sent before, again
+          const auto [f, t] = sent[rng() % sent.size()];
+          const Reply replay = hq.push(*log, log->batch(f, t));
+          REQUIRE(replay.status == 200);
+          CHECK(acked(replay) == to);
+        }
+        next = to + 1;
+      }
+    }
+    CHECK(hq.state() == expected);
+  }
+}
+
+}  // namespace
+}  // namespace refpos::hq

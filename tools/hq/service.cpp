@@ -1,0 +1,685 @@
+// The head office's protocol logic (docs/sync.md): push rules 1-6 in order,
+// folding events into wallets, conflict settlement, pulls, admin routes.
+// Every step that changes something is one Storage::write unit of work, so a
+// crash at any instant leaves either all of a step or none of it.
+//
+// Folding, per event type (bodies as plugin/src/checkout/checkout.cpp writes
+// them; other types are stored and acknowledged only):
+//   customer_registered, code_issued   the store knows customer_id
+//   code_redeemed      the store knows customer_id and referrer_customer_id;
+//                      a redemption row; over-redemption check
+//   reward_accrued     +amount in unit `kind` (recognition: nothing); the
+//                      referrer's reward is tied to its redemption and taken
+//                      back by head office if the referee already earned the
+//                      referrer a reward with the same over-redeemed code
+//   reward_reversed    -amount at the accrual's (spendable_at_ms, held)
+//   balance_spent      -amount;  balance_restored  +amount  (at at_ms)
+//   txn_reversed       complete: the redemption no longer counts
+#include "hq/service.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+
+#include "codes/code.hpp"
+#include "crypto/ed25519.hpp"
+#include "rules/ruleset.hpp"
+#include "sync/protocol.hpp"
+#include "wire/json_input.hpp"
+
+namespace refpos::hq {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::string_view kOverRedeemed = "over_redeemed";
+constexpr std::size_t kMaxRevokedCodesPerCall = 1'000;
+constexpr std::size_t kMaxAdminBodyBytes = 1024 * 1024;
+
+// What a push did, in TigerBeetle's terms (STYLE.md): `exists` is an
+// identical replay, safe to acknowledge; `exists_with_different_content` a
+// reused seq, refused and reported.
+enum class IngestResult { ok, exists, exists_with_different_content };
+
+struct Ingested {
+  IngestResult result = IngestResult::ok;
+  std::int64_t acked_seq = 0;
+};
+
+Reply error_reply(int status, std::string code, std::string message, std::string reason = {},
+                  std::optional<std::int64_t> acked_seq = std::nullopt) {
+  return Reply{status, sync::error_body(sync::ProtocolError{std::move(code), std::move(message),
+                                                            std::move(reason), acked_seq})};
+}
+
+Reply forbidden(std::string message) { return error_reply(403, "forbidden", std::move(message)); }
+
+Reply reply_for(const Error& e) {
+  switch (e.kind) {
+    case ErrorKind::bad_request: return error_reply(400, "bad_request", e.describe());
+    case ErrorKind::not_found: return error_reply(404, "not_found", e.describe());
+    case ErrorKind::conflict: return error_reply(409, "conflict", e.describe(), e.reason);
+    default: return error_reply(500, "internal", e.describe());
+  }
+}
+
+bool is_unit(std::string_view unit) {
+  return unit == "store_credit" || unit == "points" || unit == "gift_card";
+}
+
+// Reads body members leniently: the event is already stored and chained, so
+// a member of an unexpected shape means "nothing to fold", never a refusal.
+std::string text_of(const Json& body, const char* key) {
+  const auto it = body.find(key);
+  return it != body.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+std::int64_t int_of(const Json& body, const char* key) {
+  const auto it = body.find(key);
+  return it != body.end() && it->is_number_integer() ? it->get<std::int64_t>() : 0;
+}
+bool bool_of(const Json& body, const char* key) {
+  const auto it = body.find(key);
+  return it != body.end() && it->is_boolean() && it->get<bool>();
+}
+
+Result<Json> parse_admin_body(std::string_view text, std::string_view what) {
+  if (text.size() > kMaxAdminBodyBytes) {
+    return make_error(ErrorKind::bad_request, "",
+                      std::string(what) + " is larger than " + std::to_string(kMaxAdminBodyBytes) +
+                          " bytes");
+  }
+  if (const auto bad = wire::first_invalid_utf8(text); bad != std::string_view::npos) {
+    return make_error(ErrorKind::bad_request, "", std::string(what) + " is not valid UTF-8");
+  }
+  Json doc = Json::parse(text.begin(), text.end(), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return make_error(ErrorKind::bad_request, "", std::string(what) + " must be a JSON object");
+  }
+  return doc;
+}
+
+}  // namespace
+
+struct Service::Impl {
+  std::unique_ptr<Storage> storage;
+  ServiceOptions options;
+  Clock& clock;
+  // The newest rule set, parsed once per version (conflict checks read it).
+  std::int64_t rules_version = -1;
+  std::optional<rules::RuleSet> rules;
+
+  Impl(std::unique_ptr<Storage> s, ServiceOptions o, Clock& c)
+      : storage(std::move(s)), options(std::move(o)), clock(c) {}
+
+  Result<Ingested> ingest(const sync::PushBatch& batch);
+  Result<std::optional<Error>> check_chain(const sync::PushBatch& batch, const StoreRecord& store);
+  Status record_incident(const std::string& store_id, const std::string& kind, std::int64_t seq,
+                         const std::string& detail);
+  Status apply(const sync::PushBatch& batch, std::size_t first_new, StoreRecord store);
+  Status fold(const std::string& store_id, const sync::WireEvent& e, std::int64_t change);
+  Status fold_redemption(const std::string& store_id, const Json& body, std::int64_t seq,
+                         std::int64_t change);
+  Status fold_reward(const std::string& store_id, const sync::WireEvent& e, const Json& body,
+                     std::int64_t change, int sign);
+  Status settle_referrer_reward(RedemptionRecord& r, std::int64_t change);
+  Status know(const std::string& store_id, const std::string& customer_id, std::int64_t change);
+  Result<std::int64_t> max_redemptions(const std::string& program);
+  Result<sync::Updates> collect_updates(const std::string& store_id, std::int64_t cursor);
+};
+
+Service::Service(std::unique_ptr<Storage> storage, ServiceOptions options, Clock& clock)
+    : impl_(std::make_unique<Impl>(std::move(storage), std::move(options), clock)) {}
+Service::~Service() = default;
+
+Reply Service::health() { return Reply{200, Json{{"status", "ok"}, {"version", REFPOS_VERSION}}}; }
+
+bool Service::store_revoked(const std::string& store_id) {
+  auto found = impl_->storage->find_store(store_id);
+  return found && *found && (*found)->revoked;
+}
+
+// ---- push ----------------------------------------------------------------
+
+Reply Service::push_events(const Caller& caller, std::string_view body) {
+  if (caller.role != Caller::Role::store) return forbidden("only a store pushes events");
+  auto batch = sync::parse_batch(body);
+  if (!batch) {
+    // Rule 1 comes first: another store's batch is 403 even when malformed.
+    const Json doc = Json::parse(body.begin(), body.end(), nullptr, false);
+    if (doc.is_object() && doc.contains("store_id") && doc["store_id"].is_string() &&
+        doc["store_id"].get<std::string>() != caller.name) {
+      return forbidden("store_id: this certificate is store \"" + caller.name +
+                       "\"; a store pushes only its own events");
+    }
+    return reply_for(batch.error());
+  }
+  if (batch->store_id != caller.name) {
+    return forbidden("store_id: this certificate is store \"" + caller.name +
+                     "\"; a store pushes only its own events");
+  }
+  if (store_revoked(caller.name)) return forbidden("store \"" + caller.name + "\" is revoked");
+  if (batch->events.size() > impl_->options.max_batch_events) {
+    return error_reply(400, "bad_request",
+                       "events: at most " + std::to_string(impl_->options.max_batch_events) +
+                           " events per batch, got " + std::to_string(batch->events.size()));
+  }
+  auto ingested = impl_->ingest(*batch);
+  if (!ingested) {
+    const Error& e = ingested.error();
+    if (e.kind != ErrorKind::conflict) return reply_for(e);
+    auto store = impl_->storage->find_store(caller.name);
+    const std::int64_t acked = store && *store ? (*store)->acked_seq : 0;
+    return error_reply(409, "conflict", e.describe(), e.reason, acked);
+  }
+  if (ingested->result == IngestResult::exists_with_different_content) {
+    return error_reply(409, "conflict", "a held seq was sent with other content", "seq_reused",
+                       ingested->acked_seq);
+  }
+  return Reply{200, Json::parse(sync::serialize_ack({ingested->acked_seq}))};
+}
+
+Result<Ingested> Service::Impl::ingest(const sync::PushBatch& batch) {
+  auto found = storage->find_store(batch.store_id);
+  if (!found) return found.error();
+  StoreRecord store = found->value_or(StoreRecord{batch.store_id, 0, {}, 0, false, ""});
+  const std::int64_t now = clock.now_ms();
+
+  // Rule 3: the chain.
+  auto fork = check_chain(batch, store);
+  if (!fork) return fork.error();
+  if (*fork) {
+    const Error& e = **fork;
+    if (auto st = record_incident(batch.store_id, "fork", 0, e.describe()); !st) return st.error();
+    return e;
+  }
+  // Rule 4: what head office holds must come back byte-identical.
+  std::size_t first_new = 0;
+  for (const auto& e : batch.events) {
+    if (e.seq > store.acked_seq) break;
+    auto held = storage->find_event(batch.store_id, e.seq);
+    if (!held) return held.error();
+    if (!*held || **held != e) {
+      const std::string detail = "events[" + std::to_string(first_new) + "]: seq " +
+                                 std::to_string(e.seq) + " is held with other content";
+      if (auto st = record_incident(batch.store_id, "seq_reused", e.seq, detail); !st) {
+        return st.error();
+      }
+      return Ingested{IngestResult::exists_with_different_content, store.acked_seq};
+    }
+    ++first_new;
+  }
+  // Rule 5: no gap.
+  const std::int64_t first_seq = batch.events.front().seq;
+  if (first_seq > store.acked_seq + 1) {
+    return make_error(ErrorKind::conflict, "events[0].seq",
+                      "must be at most " + std::to_string(store.acked_seq + 1) + ", got " +
+                          std::to_string(first_seq) + "; resend from acked_seq + 1",
+                      "gap");
+  }
+  if (first_new == batch.events.size()) {
+    if (auto st = storage->touch_store(batch.store_id, now); !st) return st.error();
+    return Ingested{IngestResult::exists, store.acked_seq};
+  }
+  // Rule 6: all or nothing.
+  store.last_seen_ms = now;
+  if (auto st = apply(batch, first_new, store); !st) return st.error();
+  return Ingested{IngestResult::ok, batch.events.back().seq};
+}
+
+// A fork as an Error (kind conflict, reason "fork"), or nullopt.
+Result<std::optional<Error>> Service::Impl::check_chain(const sync::PushBatch& batch,
+                                                        const StoreRecord& store) {
+  const auto fork = [](std::size_t i, std::string message) {
+    return std::optional<Error>(make_error(ErrorKind::conflict,
+                                           "events[" + std::to_string(i) + "]",
+                                           std::move(message), "fork"));
+  };
+  for (std::size_t i = 0; i < batch.events.size(); ++i) {
+    const auto& e = batch.events[i];
+    std::optional<store::Hash> expected_prev;
+    if (i > 0) {
+      expected_prev = batch.events[i - 1].hash;
+    } else if (e.seq == 1) {
+      expected_prev = store::Hash{};
+    } else if (e.seq - 1 == store.acked_seq) {
+      expected_prev = store.last_hash;
+    } else if (e.seq - 1 < store.acked_seq) {
+      auto held = storage->find_event(batch.store_id, e.seq - 1);
+      if (!held) return held.error();
+      if (*held) expected_prev = (*held)->hash;
+    }  // else a gap: rule 5 answers it
+    if (expected_prev && *expected_prev != e.prev_hash) {
+      return fork(i, "prev_hash is not the hash of seq " + std::to_string(e.seq - 1) +
+                         " (head office holds " + sync::hash_hex(*expected_prev) + ")");
+    }
+    const auto h = store::event_hash(e.prev_hash, e.seq, batch.store_id, e.type, e.at_ms,
+                                     e.ruleset_version, e.body);
+    if (h != e.hash) return fork(i, "hash does not match the event's content");
+  }
+  return std::optional<Error>{};
+}
+
+Status Service::Impl::record_incident(const std::string& store_id, const std::string& kind,
+                                      std::int64_t seq, const std::string& detail) {
+  return storage->write([&]() -> Status {
+    auto change = storage->next_change();
+    if (!change) return change.error();
+    if (auto st = storage->record_incident({store_id, kind, seq, detail, clock.now_ms()}, *change);
+        !st) {
+      return st;
+    }
+    return storage->flag_store(store_id, kind);
+  });
+}
+
+Status Service::Impl::apply(const sync::PushBatch& batch, std::size_t first_new, StoreRecord store) {
+  return storage->write([&]() -> Status {
+    // One batch is one change: every row it writes carries this number.
+    auto change = storage->next_change();
+    if (!change) return change.error();
+    for (std::size_t i = first_new; i < batch.events.size(); ++i) {
+      const auto& e = batch.events[i];
+      if (auto st = storage->insert_event(batch.store_id, e, *change); !st) return st;
+      if (auto st = fold(batch.store_id, e, *change); !st) return st;
+    }
+    store.acked_seq = batch.events.back().seq;
+    store.last_hash = batch.events.back().hash;
+    return storage->save_store_progress(store);
+  });
+}
+
+// ---- folding -------------------------------------------------------------
+
+Status Service::Impl::know(const std::string& store_id, const std::string& customer_id,
+                           std::int64_t change) {
+  if (customer_id.empty()) return ok_status();
+  auto added = storage->add_store_customer(store_id, customer_id, change);
+  if (!added) return added.error();
+  return ok_status();
+}
+
+Status Service::Impl::fold(const std::string& store_id, const sync::WireEvent& e,
+                           std::int64_t change) {
+  const Json body = Json::parse(e.body, nullptr, false);  // an object: parse_batch checked
+  if (!body.is_object()) return ok_status();
+  if (e.type == "customer_registered" || e.type == "code_issued") {
+    return know(store_id, text_of(body, "customer_id"), change);
+  }
+  if (e.type == "code_redeemed") return fold_redemption(store_id, body, e.seq, change);
+  if (e.type == "reward_accrued") return fold_reward(store_id, e, body, change, +1);
+  if (e.type == "reward_reversed") return fold_reward(store_id, e, body, change, -1);
+  if (e.type == "balance_spent" || e.type == "balance_restored") {
+    const std::string customer = text_of(body, "customer_id");
+    const std::string unit = text_of(body, "kind");
+    const std::int64_t amount = int_of(body, "amount");
+    if (customer.empty() || !is_unit(unit) || amount == 0) return ok_status();
+    const std::int64_t signed_amount = e.type == "balance_spent" ? -amount : amount;
+    if (auto st = know(store_id, customer, change); !st) return st;
+    return storage->add_ledger_entry({customer, unit, signed_amount, e.at_ms, false, store_id,
+                                      e.type + ":" + store_id + ":" + std::to_string(e.seq)},
+                                     change);
+  }
+  if (e.type == "txn_reversed" && bool_of(body, "complete")) {
+    auto r = storage->find_redemption(store_id, text_of(body, "txn_id"));
+    if (!r) return r.error();
+    if (!*r) return ok_status();
+    (*r)->reversed = true;
+    return storage->update_redemption(**r);
+  }
+  return ok_status();  // a type head office does not fold
+}
+
+Result<std::int64_t> Service::Impl::max_redemptions(const std::string& program) {
+  auto latest = storage->latest_rules();
+  if (!latest) return latest.error();
+  if (!*latest) return std::int64_t{1};  // no rule set published: codes are single-use
+  if ((*latest)->version != rules_version) {
+    const Json doc = Json::parse((*latest)->document, nullptr, false);
+    auto parsed = rules::parse_ruleset(doc, "rules");
+    if (!parsed) return make_error(ErrorKind::internal, "", "hq: the published rule set no longer parses");
+    rules = std::move(*parsed);
+    rules_version = (*latest)->version;
+  }
+  const rules::Program* p = rules->partner(program);
+  return (p != nullptr ? *p : rules->program).code.max_redemptions;
+}
+
+Status Service::Impl::fold_redemption(const std::string& store_id, const Json& body,
+                                      std::int64_t seq, std::int64_t change) {
+  RedemptionRecord r;
+  r.store_id = store_id;
+  r.seq = seq;
+  r.code = text_of(body, "code");
+  r.txn_id = text_of(body, "txn_id");
+  r.referee_customer_id = text_of(body, "customer_id");
+  if (const auto referrer = text_of(body, "referrer_customer_id"); !referrer.empty()) {
+    r.referrer_customer_id = referrer;
+  }
+  if (auto st = know(store_id, r.referee_customer_id, change); !st) return st;
+  if (r.referrer_customer_id) {
+    if (auto st = know(store_id, *r.referrer_customer_id, change); !st) return st;
+  }
+  if (r.code.empty() || r.txn_id.empty()) return ok_status();
+  if (auto found = storage->find_redemption(store_id, r.txn_id); !found || *found) {
+    return found ? ok_status() : Status(found.error());  // one redemption per transaction
+  }
+  if (auto st = storage->insert_redemption(r); !st) return st;
+
+  auto max = max_redemptions(text_of(body, "program"));
+  if (!max) return max.error();
+  auto all = storage->redemptions_of_code(r.code);
+  if (!all) return all.error();
+  std::vector<ConflictTxn> standing;
+  for (const auto& x : *all) {
+    if (!x.reversed) standing.push_back({x.store_id, x.txn_id});
+  }
+  if (static_cast<std::int64_t>(standing.size()) <= *max) return ok_status();
+  auto existing = storage->find_conflict(r.code, std::string(kOverRedeemed));
+  if (!existing) return existing.error();
+  ConflictRecord c = existing->value_or(ConflictRecord{});
+  c.code = r.code;
+  c.kind = std::string(kOverRedeemed);
+  c.change_seq = change;
+  for (const auto& t : standing) {
+    if (std::find(c.txns.begin(), c.txns.end(), t) == c.txns.end()) c.txns.push_back(t);
+  }
+  c.settlement = "redeemed " + std::to_string(standing.size()) + " times, " +
+                 std::to_string(*max) +
+                 " allowed: every customer keeps their discount; the referrer is rewarded once "
+                 "per referee (later rewards reversed by head office)";
+  auto id = storage->save_conflict(c);
+  if (!id) return id.error();
+  return ok_status();
+}
+
+Status Service::Impl::fold_reward(const std::string& store_id, const sync::WireEvent& e,
+                                  const Json& body, std::int64_t change, int sign) {
+  const std::string customer = text_of(body, "customer_id");
+  const std::string unit = text_of(body, "kind");  // recognition: nothing of value
+  const std::int64_t amount = int_of(body, "amount");
+  const std::int64_t spendable_at_ms = int_of(body, "spendable_at_ms");
+  const bool held = bool_of(body, "held");
+  if (customer.empty()) return ok_status();
+  if (auto st = know(store_id, customer, change); !st) return st;
+  if (is_unit(unit) && amount != 0) {
+    if (auto st = storage->add_ledger_entry({customer, unit, sign * amount, spendable_at_ms, held,
+                                             store_id,
+                                             e.type + ":" + store_id + ":" + std::to_string(e.seq)},
+                                            change);
+        !st) {
+      return st;
+    }
+  }
+  if (text_of(body, "side") != "referrer") return ok_status();
+  auto found = storage->find_redemption(store_id, text_of(body, "txn_id"));
+  if (!found) return found.error();
+  if (!*found) return ok_status();
+  RedemptionRecord& r = **found;
+  if (sign > 0) {
+    if (!is_unit(unit) || amount == 0) return ok_status();
+    r.referrer_unit = unit;
+    r.referrer_amount = amount;
+    r.referrer_spendable_at_ms = spendable_at_ms;
+    r.referrer_held = held;
+    if (auto st = storage->update_redemption(r); !st) return st;
+    return settle_referrer_reward(r, change);
+  }
+  r.referrer_reversed_by_store = true;
+  if (r.referrer_reversed_by_hq && r.referrer_amount != 0) {
+    // The store took back a reward head office had already taken back: give
+    // head office's reversal back, so it is reversed once.
+    if (auto st = storage->add_ledger_entry(
+            {*r.referrer_customer_id, r.referrer_unit, r.referrer_amount,
+             r.referrer_spendable_at_ms, r.referrer_held, "hq",
+             "reversal_withdrawn:" + r.store_id + ":" + r.txn_id},
+            change);
+        !st) {
+      return st;
+    }
+  }
+  return storage->update_redemption(r);
+}
+
+// The policy of docs/sync.md, "Conflicts": once a code is over-redeemed, a
+// referee earns its referrer one reward; a later one is reversed here.
+Status Service::Impl::settle_referrer_reward(RedemptionRecord& r, std::int64_t change) {
+  if (!r.referrer_customer_id || r.reversed) return ok_status();
+  auto conflict = storage->find_conflict(r.code, std::string(kOverRedeemed));
+  if (!conflict) return conflict.error();
+  if (!*conflict) return ok_status();
+  auto all = storage->redemptions_of_code(r.code);
+  if (!all) return all.error();
+  bool earlier_reward = false;
+  for (const auto& x : *all) {
+    if (x.store_id == r.store_id && x.txn_id == r.txn_id) break;  // arrival order
+    if (x.referee_customer_id == r.referee_customer_id && !x.reversed && x.referrer_amount != 0 &&
+        !x.referrer_reversed_by_hq && !x.referrer_reversed_by_store) {
+      earlier_reward = true;
+    }
+  }
+  if (!earlier_reward) return ok_status();
+  if (auto st = storage->add_ledger_entry(
+          {*r.referrer_customer_id, r.referrer_unit, -r.referrer_amount,
+           r.referrer_spendable_at_ms, r.referrer_held, "hq",
+           "conflict:" + std::to_string((*conflict)->conflict_id) + ":" + r.store_id + ":" +
+               r.txn_id},
+          change);
+      !st) {
+    return st;
+  }
+  r.referrer_reversed_by_hq = true;
+  return storage->update_redemption(r);
+}
+
+// ---- pull ----------------------------------------------------------------
+
+Result<sync::Updates> Service::Impl::collect_updates(const std::string& store_id,
+                                                     std::int64_t cursor) {
+  sync::Updates u;
+  auto current = storage->current_change();
+  if (!current) return current.error();
+  u.cursor = *current;
+  // A cursor from the future (head office restored from a backup): send
+  // everything; every part of the answer replaces, so this is safe.
+  if (cursor > *current) cursor = 0;
+  auto latest = storage->latest_rules();
+  if (!latest) return latest.error();
+  if (*latest && (*latest)->change_seq > cursor) {
+    u.rules = sync::SignedRules{(*latest)->version, Json::parse((*latest)->document),
+                                (*latest)->signature_hex};
+  }
+  auto keys_changed = storage->code_keys_changed();
+  if (!keys_changed) return keys_changed.error();
+  if (*keys_changed > cursor) {
+    auto keys = storage->code_keys();
+    if (!keys) return keys.error();
+    std::vector<sync::CodeKeyUpdate> list;
+    for (const auto& k : *keys) list.push_back({k.id, k.secret_hex, k.active});
+    u.code_keys = std::move(list);
+  }
+  auto codes = storage->revoked_codes_since(cursor);
+  if (!codes) return codes.error();
+  u.revoked_codes = std::move(*codes);
+  auto stores = storage->revoked_stores_since(cursor);
+  if (!stores) return stores.error();
+  u.revoked_stores = std::move(*stores);
+  auto customers = storage->wallets_changed(store_id, cursor);
+  if (!customers) return customers.error();
+  for (const auto& customer : *customers) {
+    auto entries = storage->entries_elsewhere(store_id, customer);
+    if (!entries) return entries.error();
+    u.wallets.push_back({customer, std::move(*entries)});
+  }
+  auto conflicts = storage->conflicts_of_store(store_id, cursor);
+  if (!conflicts) return conflicts.error();
+  for (const auto& c : *conflicts) {
+    sync::ConflictNotice notice{c.conflict_id, c.code, c.kind, c.settlement, {}};
+    for (const auto& t : c.txns) notice.txn_ids.push_back(t.txn_id);
+    u.conflicts.push_back(std::move(notice));
+  }
+  return u;
+}
+
+Reply Service::updates(const Caller& caller, std::int64_t cursor) {
+  if (caller.role != Caller::Role::store) return forbidden("only a store pulls updates");
+  if (cursor < 0) return error_reply(400, "bad_request", "cursor: must be 0 or more");
+  if (store_revoked(caller.name)) return forbidden("store \"" + caller.name + "\" is revoked");
+  std::optional<sync::Updates> out;
+  auto st = impl_->storage->write([&]() -> Status {  // one consistent snapshot
+    auto u = impl_->collect_updates(caller.name, cursor);
+    if (!u) return u.error();
+    out = std::move(*u);
+    return impl_->storage->touch_store(caller.name, impl_->clock.now_ms());
+  });
+  if (!st) return reply_for(st.error());
+  return Reply{200, Json::parse(sync::serialize_updates(*out))};
+}
+
+// ---- status and admin ----------------------------------------------------
+
+Reply Service::status(const Caller& caller, const std::optional<std::string>& store_id) {
+  std::string id;
+  if (caller.role == Caller::Role::store) {
+    if (store_id && *store_id != caller.name) return forbidden("a store sees only its own status");
+    id = caller.name;
+  } else {
+    if (!store_id) return error_reply(400, "bad_request", "store_id: is required for an admin");
+    id = *store_id;
+  }
+  auto found = impl_->storage->find_store(id);
+  if (!found) return reply_for(found.error());
+  if (!*found && caller.role == Caller::Role::admin) {
+    return error_reply(404, "not_found", "store_id: no store \"" + id + "\" has synced");
+  }
+  auto cursor = impl_->storage->current_change();
+  if (!cursor) return reply_for(cursor.error());
+  const StoreRecord s = found->value_or(StoreRecord{id, 0, {}, 0, false, ""});
+  return Reply{200, Json{{"store_id", id},
+                         {"acked_seq", s.acked_seq},
+                         {"cursor", *cursor},
+                         {"last_seen_ms", s.last_seen_ms},
+                         {"flagged", !s.flagged_reason.empty()},
+                         {"flag_reason", s.flagged_reason.empty() ? Json(nullptr)
+                                                                  : Json(s.flagged_reason)},
+                         {"revoked", s.revoked}}};
+}
+
+Reply Service::publish_rules(const Caller& caller, std::string_view body) {
+  if (caller.role != Caller::Role::admin) return forbidden("an admin route");
+  auto doc = parse_admin_body(body, "the rule set");
+  if (!doc) return reply_for(doc.error());
+  auto parsed = rules::parse_ruleset(*doc, "rules");
+  if (!parsed) return reply_for(parsed.error());
+  const std::string canonical = doc->dump();
+  auto signature = crypto::ed25519_sign(impl_->options.signing_private_hex, canonical);
+  if (!signature) return error_reply(500, "internal", "the signing key is not usable");
+  std::optional<Reply> refused;
+  std::int64_t change_seq = 0;
+  auto st = impl_->storage->write([&]() -> Status {
+    auto latest = impl_->storage->latest_rules();
+    if (!latest) return latest.error();
+    if (*latest && parsed->version <= (*latest)->version) {
+      refused = error_reply(409, "conflict",
+                            "version: must be greater than the published " +
+                                std::to_string((*latest)->version) + ", got " +
+                                std::to_string(parsed->version),
+                            "version_not_newer");
+      return ok_status();
+    }
+    auto change = impl_->storage->next_change();
+    if (!change) return change.error();
+    change_seq = *change;
+    return impl_->storage->insert_rules({parsed->version, canonical, *signature, *change});
+  });
+  if (!st) return reply_for(st.error());
+  if (refused) return *refused;
+  return Reply{200, Json{{"version", parsed->version}, {"change_seq", change_seq}}};
+}
+
+Reply Service::put_code_key(const Caller& caller, std::string_view body) {
+  if (caller.role != Caller::Role::admin) return forbidden("an admin route");
+  auto doc = parse_admin_body(body, "the code key");
+  if (!doc) return reply_for(doc.error());
+  wire::FieldReader r(*doc, "");
+  CodeKeyRecord key;
+  key.id = static_cast<int>(r.integer("id", 1, codes::kMaxKeyId));
+  key.secret_hex = r.text("secret_hex", 2 * codes::kMaxKeySecretBytes);
+  const bool hex = std::all_of(key.secret_hex.begin(), key.secret_hex.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  });
+  if (!r.failed() && (!hex || key.secret_hex.size() % 2 != 0 ||
+                      key.secret_hex.size() < 2 * codes::kMinKeySecretBytes)) {
+    r.fail("secret_hex", "must be " + std::to_string(2 * codes::kMinKeySecretBytes) + " to " +
+                             std::to_string(2 * codes::kMaxKeySecretBytes) +
+                             " lower-case hex digits, an even number");  // never echoed
+  }
+  if (!doc->contains("active") && !r.failed()) r.fail("active", "is required");
+  key.active = r.boolean("active", false);
+  if (auto st = r.finish(); !st) return reply_for(st.error());
+  auto st = impl_->storage->write([&]() -> Status {
+    auto change = impl_->storage->next_change();
+    if (!change) return change.error();
+    // One key issues codes: making one active retires the others from
+    // issuing (they still verify the codes they made).
+    if (key.active) {
+      auto keys = impl_->storage->code_keys();
+      if (!keys) return keys.error();
+      for (auto other : *keys) {
+        if (other.id == key.id || !other.active) continue;
+        other.active = false;
+        if (auto s = impl_->storage->put_code_key(other, *change); !s) return s;
+      }
+    }
+    return impl_->storage->put_code_key(key, *change);
+  });
+  if (!st) return reply_for(st.error());
+  return Reply{200, Json{{"id", key.id}, {"active", key.active}}};
+}
+
+Reply Service::revoke(const Caller& caller, std::string_view body) {
+  if (caller.role != Caller::Role::admin) return forbidden("an admin route");
+  auto doc = parse_admin_body(body, "the revocation");
+  if (!doc) return reply_for(doc.error());
+  wire::FieldReader r(*doc, "");
+  const auto store_id = r.optional_id("store_id");
+  const Json* list = r.array("codes", false, 1, kMaxRevokedCodesPerCall);
+  if (auto st = r.finish(); !st) return reply_for(st.error());
+  if ((store_id.has_value()) == (list != nullptr)) {
+    return error_reply(400, "bad_request", "give either \"codes\": [...] or \"store_id\", not both");
+  }
+  std::vector<std::string> codes;
+  if (list != nullptr) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const Json& v = (*list)[i];
+      auto normal = v.is_string() ? codes::normalize(v.get<std::string>())
+                                  : Result<std::string>(make_error(ErrorKind::bad_request, "", ""));
+      if (!normal) {
+        return error_reply(400, "bad_request",
+                           "codes[" + std::to_string(i) + "]: must be a referral code, got " +
+                               wire::describe_value(v));
+      }
+      codes.push_back(std::move(*normal));
+    }
+  }
+  std::int64_t newly = 0;
+  auto st = impl_->storage->write([&]() -> Status {
+    auto change = impl_->storage->next_change();
+    if (!change) return change.error();
+    if (store_id) {
+      auto done = impl_->storage->revoke_store(*store_id, *change);
+      if (!done) return done.error();
+      newly += *done ? 1 : 0;
+    }
+    for (const auto& code : codes) {
+      auto done = impl_->storage->revoke_code(code, *change);
+      if (!done) return done.error();
+      newly += *done ? 1 : 0;
+    }
+    if (newly == 0) return make_error(ErrorKind::conflict, "", "already revoked", "unchanged");
+    return ok_status();
+  });
+  if (!st && st.error().reason != "unchanged") return reply_for(st.error());
+  return Reply{200, Json{{"revoked", newly}}};
+}
+
+}  // namespace refpos::hq

@@ -1,0 +1,676 @@
+// Head office database format, table by table (migration 1):
+//
+//   changes          one row: `last`, the global change counter. Every row a
+//                    store may hear about carries the change_seq of its last
+//                    change; pulls ask for change_seq > cursor.
+//   stores           store_id, acked_seq (highest seq held), last_hash (hash
+//                    of that event, 32 zero bytes at 0), last_seen_ms,
+//                    revoked (+ revoked_change_seq), flagged_reason ('' or
+//                    "fork"/"seq_reused": for the report).
+//   events           (store_id, seq) -> type, at_ms, ruleset_version, body
+//                    (the exact text hashed), prev_hash, hash, change_seq.
+//                    Append-only (triggers).
+//   ledger           wallet entries: customer_id, unit, amount,
+//                    spendable_at_ms, held, origin (store id or 'hq'), source
+//                    (what made it), change_seq. Append-only: a settlement is
+//                    a new entry, never an edit.
+//   store_customers  (store_id, customer_id): the customers a store knows,
+//                    change_seq of when it learnt them.
+//   redemptions      (store_id, txn_id) -> code, seq, referee, referrer and
+//                    the referrer's reward; reversal flags. rowid is the
+//                    arrival order, which settles "the later reward".
+//   conflicts        conflict_id, code, kind, settlement, change_seq; and
+//   conflict_txns    (conflict_id, store_id, txn_id) the redemptions in it.
+//   rule_sets        version -> document (canonical JSON), signature_hex,
+//                    change_seq.
+//   code_keys        id -> secret_hex, active, change_seq.
+//   revocations      (kind 'code'|'store', value) -> change_seq.
+//   incidents        forks and reused seqs: store_id, kind, seq, detail,
+//                    at_ms, change_seq.
+#include "hq/sqlite_storage.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+namespace refpos::hq {
+namespace {
+
+using store::Database;
+using store::Query;
+
+// Migration N brings user_version from N-1 to N. Append only.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE changes (id INTEGER PRIMARY KEY CHECK (id = 1), last INTEGER NOT NULL) STRICT;
+INSERT INTO changes (id, last) VALUES (1, 0);
+CREATE TABLE stores (
+  store_id TEXT PRIMARY KEY,
+  acked_seq INTEGER NOT NULL DEFAULT 0 CHECK (acked_seq >= 0),
+  last_hash BLOB NOT NULL CHECK (length(last_hash) = 32),
+  last_seen_ms INTEGER NOT NULL DEFAULT 0,
+  revoked INTEGER NOT NULL DEFAULT 0,
+  revoked_change_seq INTEGER,
+  flagged_reason TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE TABLE events (
+  store_id TEXT NOT NULL,
+  seq INTEGER NOT NULL CHECK (seq > 0),
+  type TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  ruleset_version INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  prev_hash BLOB NOT NULL CHECK (length(prev_hash) = 32),
+  hash BLOB NOT NULL CHECK (length(hash) = 32),
+  change_seq INTEGER NOT NULL,
+  PRIMARY KEY (store_id, seq)
+) STRICT, WITHOUT ROWID;
+CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE refused'); END;
+CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only: DELETE refused'); END;
+CREATE TABLE ledger (
+  entry_id INTEGER PRIMARY KEY,
+  customer_id TEXT NOT NULL,
+  unit TEXT NOT NULL CHECK (unit IN ('store_credit', 'points', 'gift_card')),
+  amount INTEGER NOT NULL,
+  spendable_at_ms INTEGER NOT NULL,
+  held INTEGER NOT NULL,
+  origin TEXT NOT NULL,
+  source TEXT NOT NULL,
+  change_seq INTEGER NOT NULL
+) STRICT;
+CREATE INDEX ledger_by_customer ON ledger(customer_id, origin);
+CREATE INDEX ledger_by_change ON ledger(change_seq);
+CREATE TRIGGER ledger_append_only_update BEFORE UPDATE ON ledger
+BEGIN SELECT RAISE(ABORT, 'ledger is append-only: UPDATE refused'); END;
+CREATE TRIGGER ledger_append_only_delete BEFORE DELETE ON ledger
+BEGIN SELECT RAISE(ABORT, 'ledger is append-only: DELETE refused'); END;
+CREATE TABLE store_customers (
+  store_id TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  change_seq INTEGER NOT NULL,
+  PRIMARY KEY (store_id, customer_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX store_customers_by_customer ON store_customers(customer_id);
+CREATE TABLE redemptions (
+  arrival INTEGER PRIMARY KEY,
+  store_id TEXT NOT NULL,
+  txn_id TEXT NOT NULL,
+  code TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  referee_customer_id TEXT NOT NULL,
+  referrer_customer_id TEXT,
+  referrer_unit TEXT NOT NULL,
+  referrer_amount INTEGER NOT NULL,
+  referrer_spendable_at_ms INTEGER NOT NULL,
+  referrer_held INTEGER NOT NULL,
+  reversed INTEGER NOT NULL,
+  referrer_reversed_by_hq INTEGER NOT NULL,
+  referrer_reversed_by_store INTEGER NOT NULL,
+  UNIQUE (store_id, txn_id)
+) STRICT;
+CREATE INDEX redemptions_by_code ON redemptions(code, arrival);
+CREATE TABLE conflicts (
+  conflict_id INTEGER PRIMARY KEY,
+  code TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  settlement TEXT NOT NULL,
+  change_seq INTEGER NOT NULL,
+  UNIQUE (code, kind)
+) STRICT;
+CREATE TABLE conflict_txns (
+  conflict_id INTEGER NOT NULL REFERENCES conflicts(conflict_id),
+  store_id TEXT NOT NULL,
+  txn_id TEXT NOT NULL,
+  arrival INTEGER NOT NULL,
+  PRIMARY KEY (conflict_id, store_id, txn_id)
+) STRICT;
+CREATE INDEX conflict_txns_by_store ON conflict_txns(store_id);
+CREATE TABLE rule_sets (
+  version INTEGER PRIMARY KEY CHECK (version > 0),
+  document TEXT NOT NULL,
+  signature_hex TEXT NOT NULL,
+  change_seq INTEGER NOT NULL
+) STRICT;
+CREATE TABLE code_keys (
+  id INTEGER PRIMARY KEY CHECK (id > 0),
+  secret_hex TEXT NOT NULL,
+  active INTEGER NOT NULL,
+  change_seq INTEGER NOT NULL
+) STRICT;
+CREATE TABLE revocations (
+  kind TEXT NOT NULL CHECK (kind IN ('code', 'store')),
+  value TEXT NOT NULL,
+  change_seq INTEGER NOT NULL,
+  PRIMARY KEY (kind, value)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX revocations_by_change ON revocations(change_seq);
+CREATE TABLE incidents (
+  incident_id INTEGER PRIMARY KEY,
+  store_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  detail TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  change_seq INTEGER NOT NULL
+) STRICT;
+)sql",
+};
+
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+Status migrate(Database& db) {
+  int version = 0;
+  {
+    auto q = db.query("PRAGMA user_version");
+    if (!q) return q.error();
+    if (auto row = (*q)->step(); !row) return row.error();
+    version = static_cast<int>((*q)->int64(0));
+  }
+  if (version > kSchemaVersion) {
+    return make_error(ErrorKind::storage, "",
+                      "hq: the database has schema version " + std::to_string(version) +
+                          ", newer than this server's " + std::to_string(kSchemaVersion),
+                      "too_new");
+  }
+  for (int v = version; v < kSchemaVersion; ++v) {
+    auto tx = store::WriteTransaction::begin(db);
+    if (!tx) return tx.error();
+    if (auto st = db.exec(kMigrations[v]); !st) return st;
+    const std::string set_version = "PRAGMA user_version = " + std::to_string(v + 1);
+    if (auto st = db.exec(set_version.c_str()); !st) return st;
+    if (auto st = (*tx)->commit(); !st) return st;
+  }
+  return ok_status();
+}
+
+store::Hash to_hash(const std::vector<std::uint8_t>& bytes) {
+  store::Hash h{};
+  if (bytes.size() == h.size()) std::copy(bytes.begin(), bytes.end(), h.begin());
+  return h;
+}
+
+Status run(Result<std::unique_ptr<Query>>& q) {
+  if (!q) return q.error();
+  return (*q)->run();
+}
+
+// Runs `q` and collects one value per row with `read`.
+template <typename T, typename Read>
+Result<std::vector<T>> collect(Query& q, Read read) {
+  std::vector<T> out;
+  for (;;) {
+    auto row = q.step();
+    if (!row) return row.error();
+    if (!*row) return out;
+    out.push_back(read(q));
+  }
+}
+
+RedemptionRecord read_redemption(const Query& q) {
+  RedemptionRecord r;
+  r.store_id = q.text(0);
+  r.txn_id = q.text(1);
+  r.code = q.text(2);
+  r.seq = q.int64(3);
+  r.referee_customer_id = q.text(4);
+  r.referrer_customer_id = q.optional_text(5);
+  r.referrer_unit = q.text(6);
+  r.referrer_amount = q.int64(7);
+  r.referrer_spendable_at_ms = q.int64(8);
+  r.referrer_held = q.int64(9) != 0;
+  r.reversed = q.int64(10) != 0;
+  r.referrer_reversed_by_hq = q.int64(11) != 0;
+  r.referrer_reversed_by_store = q.int64(12) != 0;
+  return r;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& path) {
+  auto db = Database::open(path);  // WAL, synchronous=FULL
+  if (!db) return db.error();
+  if (auto st = migrate(**db); !st) return st.error();
+  return std::unique_ptr<SqliteStorage>(new SqliteStorage(std::move(*db)));
+}
+
+Status SqliteStorage::write(const std::function<Status()>& work) {
+  if (in_write_) return work();  // joins the unit of work already open
+  auto tx = store::WriteTransaction::begin(*db_);
+  if (!tx) return tx.error();
+  in_write_ = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{in_write_};
+  if (auto st = work(); !st) return st;  // the transaction rolls back
+  return (*tx)->commit();
+}
+
+Result<std::int64_t> SqliteStorage::current_change() {
+  auto q = db_->query("SELECT last FROM changes WHERE id = 1");
+  if (!q) return q.error();
+  if (auto row = (*q)->step(); !row) return row.error();
+  return (*q)->int64(0);
+}
+
+Result<std::int64_t> SqliteStorage::next_change() {
+  auto q = db_->query("UPDATE changes SET last = last + 1 WHERE id = 1 RETURNING last");
+  if (!q) return q.error();
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  const std::int64_t n = (*q)->int64(0);
+  if (auto done = (*q)->step(); !done) return done.error();
+  return n;
+}
+
+Result<std::optional<StoreRecord>> SqliteStorage::find_store(const std::string& store_id) {
+  auto q = db_->query(
+      "SELECT acked_seq, last_hash, last_seen_ms, revoked, flagged_reason FROM stores"
+      " WHERE store_id = ?1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(store_id));
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<StoreRecord>{};
+  StoreRecord s;
+  s.store_id = store_id;
+  s.acked_seq = (*q)->int64(0);
+  s.last_hash = to_hash((*q)->blob(1));
+  s.last_seen_ms = (*q)->int64(2);
+  s.revoked = (*q)->int64(3) != 0;
+  s.flagged_reason = (*q)->text(4);
+  return std::optional<StoreRecord>(std::move(s));
+}
+
+namespace {
+Status ensure_store(Database& db, const std::string& store_id) {
+  const store::Hash zero{};
+  auto q = db.query("INSERT OR IGNORE INTO stores (store_id, last_hash) VALUES (?1, ?2)");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(store_id)).bind_blob(2, zero);
+  return (*q)->run();
+}
+}  // namespace
+
+Status SqliteStorage::save_store_progress(const StoreRecord& s) {
+  if (auto st = ensure_store(*db_, s.store_id); !st) return st;
+  auto q = db_->query(
+      "UPDATE stores SET acked_seq = ?2, last_hash = ?3, last_seen_ms = ?4 WHERE store_id = ?1");
+  if (q) {
+    (*q)->bind(1, std::string_view(s.store_id)).bind(2, s.acked_seq).bind_blob(3, s.last_hash);
+    (*q)->bind(4, s.last_seen_ms);
+  }
+  return run(q);
+}
+
+Status SqliteStorage::touch_store(const std::string& store_id, std::int64_t seen_ms) {
+  if (auto st = ensure_store(*db_, store_id); !st) return st;
+  auto q = db_->query("UPDATE stores SET last_seen_ms = max(last_seen_ms, ?2) WHERE store_id = ?1");
+  if (q) (*q)->bind(1, std::string_view(store_id)).bind(2, seen_ms);
+  return run(q);
+}
+
+Status SqliteStorage::flag_store(const std::string& store_id, const std::string& reason) {
+  if (auto st = ensure_store(*db_, store_id); !st) return st;
+  auto q = db_->query("UPDATE stores SET flagged_reason = ?2 WHERE store_id = ?1");
+  if (q) (*q)->bind(1, std::string_view(store_id)).bind(2, std::string_view(reason));
+  return run(q);
+}
+
+Result<bool> SqliteStorage::revoke_store(const std::string& store_id, std::int64_t change_seq) {
+  if (auto st = ensure_store(*db_, store_id); !st) return st.error();
+  auto q = db_->query(
+      "UPDATE stores SET revoked = 1, revoked_change_seq = ?2 WHERE store_id = ?1 AND revoked = 0");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(store_id)).bind(2, change_seq);
+  if (auto st = (*q)->run(); !st) return st.error();
+  if (sqlite3_changes(db_->handle()) == 0) return false;
+  auto ins = db_->query(
+      "INSERT OR IGNORE INTO revocations (kind, value, change_seq) VALUES ('store', ?1, ?2)");
+  if (ins) (*ins)->bind(1, std::string_view(store_id)).bind(2, change_seq);
+  if (auto st = run(ins); !st) return st.error();
+  return true;
+}
+
+Status SqliteStorage::record_incident(const Incident& i, std::int64_t change_seq) {
+  auto q = db_->query(
+      "INSERT INTO incidents (store_id, kind, seq, detail, at_ms, change_seq)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  if (q) {
+    (*q)->bind(1, std::string_view(i.store_id)).bind(2, std::string_view(i.kind)).bind(3, i.seq);
+    (*q)->bind(4, std::string_view(i.detail)).bind(5, i.at_ms).bind(6, change_seq);
+  }
+  return run(q);
+}
+
+Result<std::int64_t> SqliteStorage::count_incidents(const std::string& store_id) {
+  auto q = db_->query("SELECT count(*) FROM incidents WHERE store_id = ?1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(store_id));
+  if (auto row = (*q)->step(); !row) return row.error();
+  return (*q)->int64(0);
+}
+
+Result<std::optional<sync::WireEvent>> SqliteStorage::find_event(const std::string& store_id,
+                                                                 std::int64_t seq) {
+  auto q = db_->query(
+      "SELECT type, at_ms, ruleset_version, body, prev_hash, hash FROM events"
+      " WHERE store_id = ?1 AND seq = ?2");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(store_id)).bind(2, seq);
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<sync::WireEvent>{};
+  sync::WireEvent e;
+  e.seq = seq;
+  e.type = (*q)->text(0);
+  e.at_ms = (*q)->int64(1);
+  e.ruleset_version = (*q)->int64(2);
+  e.body = (*q)->text(3);
+  e.prev_hash = to_hash((*q)->blob(4));
+  e.hash = to_hash((*q)->blob(5));
+  return std::optional<sync::WireEvent>(std::move(e));
+}
+
+Status SqliteStorage::insert_event(const std::string& store_id, const sync::WireEvent& e,
+                                   std::int64_t change_seq) {
+  auto q = db_->query(
+      "INSERT INTO events (store_id, seq, type, at_ms, ruleset_version, body, prev_hash, hash,"
+      " change_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+  if (q) {
+    (*q)->bind(1, std::string_view(store_id)).bind(2, e.seq).bind(3, std::string_view(e.type));
+    (*q)->bind(4, e.at_ms).bind(5, e.ruleset_version).bind(6, std::string_view(e.body));
+    (*q)->bind_blob(7, e.prev_hash).bind_blob(8, e.hash).bind(9, change_seq);
+  }
+  return run(q);
+}
+
+Status SqliteStorage::add_ledger_entry(const LedgerEntry& e, std::int64_t change_seq) {
+  auto q = db_->query(
+      "INSERT INTO ledger (customer_id, unit, amount, spendable_at_ms, held, origin, source,"
+      " change_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  if (q) {
+    (*q)->bind(1, std::string_view(e.customer_id)).bind(2, std::string_view(e.unit));
+    (*q)->bind(3, e.amount).bind(4, e.spendable_at_ms).bind(5, std::int64_t{e.held ? 1 : 0});
+    (*q)->bind(6, std::string_view(e.origin)).bind(7, std::string_view(e.source));
+    (*q)->bind(8, change_seq);
+  }
+  return run(q);
+}
+
+Result<bool> SqliteStorage::add_store_customer(const std::string& store_id,
+                                               const std::string& customer_id,
+                                               std::int64_t change_seq) {
+  auto q = db_->query(
+      "INSERT OR IGNORE INTO store_customers (store_id, customer_id, change_seq)"
+      " VALUES (?1, ?2, ?3)");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(store_id)).bind(2, std::string_view(customer_id));
+  (*q)->bind(3, change_seq);
+  if (auto st = (*q)->run(); !st) return st.error();
+  return sqlite3_changes(db_->handle()) > 0;
+}
+
+Result<std::vector<std::string>> SqliteStorage::wallets_changed(const std::string& store_id,
+                                                                std::int64_t cursor) {
+  // Newly known customers count only if something elsewhere is there to send.
+  auto q = db_->query(
+      "SELECT sc.customer_id FROM store_customers sc"
+      " WHERE sc.store_id = ?1 AND sc.change_seq > ?2 AND EXISTS"
+      "  (SELECT 1 FROM ledger l WHERE l.customer_id = sc.customer_id AND l.origin <> ?1)"
+      " UNION"
+      " SELECT l.customer_id FROM ledger l JOIN store_customers sc"
+      "  ON sc.store_id = ?1 AND sc.customer_id = l.customer_id"
+      " WHERE l.change_seq > ?2 AND l.origin <> ?1"
+      " ORDER BY 1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(store_id)).bind(2, cursor);
+  return collect<std::string>(**q, [](const Query& r) { return r.text(0); });
+}
+
+Result<std::vector<sync::WalletEntryUpdate>> SqliteStorage::entries_elsewhere(
+    const std::string& store_id, const std::string& customer_id) {
+  auto q = db_->query(
+      "SELECT unit, spendable_at_ms, held, sum(amount) FROM ledger"
+      " WHERE customer_id = ?2 AND origin <> ?1"
+      " GROUP BY unit, spendable_at_ms, held HAVING sum(amount) <> 0"
+      " ORDER BY unit, spendable_at_ms, held");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(store_id)).bind(2, std::string_view(customer_id));
+  return collect<sync::WalletEntryUpdate>(**q, [](const Query& r) {
+    return sync::WalletEntryUpdate{r.text(0), r.int64(3), r.int64(1), r.int64(2) != 0};
+  });
+}
+
+Status SqliteStorage::insert_redemption(const RedemptionRecord& r) {
+  auto q = db_->query(
+      "INSERT INTO redemptions (store_id, txn_id, code, seq, referee_customer_id,"
+      " referrer_customer_id, referrer_unit, referrer_amount, referrer_spendable_at_ms,"
+      " referrer_held, reversed, referrer_reversed_by_hq, referrer_reversed_by_store)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+  if (q) {
+    auto& s = **q;
+    s.bind(1, std::string_view(r.store_id)).bind(2, std::string_view(r.txn_id));
+    s.bind(3, std::string_view(r.code)).bind(4, r.seq);
+    s.bind(5, std::string_view(r.referee_customer_id)).bind(6, r.referrer_customer_id);
+    s.bind(7, std::string_view(r.referrer_unit)).bind(8, r.referrer_amount);
+    s.bind(9, r.referrer_spendable_at_ms).bind(10, std::int64_t{r.referrer_held ? 1 : 0});
+    s.bind(11, std::int64_t{r.reversed ? 1 : 0});
+    s.bind(12, std::int64_t{r.referrer_reversed_by_hq ? 1 : 0});
+    s.bind(13, std::int64_t{r.referrer_reversed_by_store ? 1 : 0});
+  }
+  return run(q);
+}
+
+Status SqliteStorage::update_redemption(const RedemptionRecord& r) {
+  auto q = db_->query(
+      "UPDATE redemptions SET referrer_unit = ?3, referrer_amount = ?4,"
+      " referrer_spendable_at_ms = ?5, referrer_held = ?6, reversed = ?7,"
+      " referrer_reversed_by_hq = ?8, referrer_reversed_by_store = ?9"
+      " WHERE store_id = ?1 AND txn_id = ?2");
+  if (q) {
+    auto& s = **q;
+    s.bind(1, std::string_view(r.store_id)).bind(2, std::string_view(r.txn_id));
+    s.bind(3, std::string_view(r.referrer_unit)).bind(4, r.referrer_amount);
+    s.bind(5, r.referrer_spendable_at_ms).bind(6, std::int64_t{r.referrer_held ? 1 : 0});
+    s.bind(7, std::int64_t{r.reversed ? 1 : 0});
+    s.bind(8, std::int64_t{r.referrer_reversed_by_hq ? 1 : 0});
+    s.bind(9, std::int64_t{r.referrer_reversed_by_store ? 1 : 0});
+  }
+  return run(q);
+}
+
+Result<std::optional<RedemptionRecord>> SqliteStorage::find_redemption(const std::string& store_id,
+                                                                       const std::string& txn_id) {
+  auto q = db_->query(
+      "SELECT store_id, txn_id, code, seq, referee_customer_id, referrer_customer_id,"
+      " referrer_unit, referrer_amount, referrer_spendable_at_ms, referrer_held, reversed,"
+      " referrer_reversed_by_hq, referrer_reversed_by_store"
+      " FROM redemptions WHERE store_id = ?1 AND txn_id = ?2");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(store_id)).bind(2, std::string_view(txn_id));
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<RedemptionRecord>{};
+  return std::optional<RedemptionRecord>(read_redemption(**q));
+}
+
+Result<std::vector<RedemptionRecord>> SqliteStorage::redemptions_of_code(const std::string& code) {
+  auto q = db_->query(
+      "SELECT store_id, txn_id, code, seq, referee_customer_id, referrer_customer_id,"
+      " referrer_unit, referrer_amount, referrer_spendable_at_ms, referrer_held, reversed,"
+      " referrer_reversed_by_hq, referrer_reversed_by_store"
+      " FROM redemptions WHERE code = ?1 ORDER BY arrival");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(code));
+  return collect<RedemptionRecord>(**q, read_redemption);
+}
+
+Result<std::vector<ConflictTxn>> SqliteStorage::txns_of(std::int64_t conflict_id) {
+  auto q = db_->query(
+      "SELECT store_id, txn_id FROM conflict_txns WHERE conflict_id = ?1 ORDER BY arrival");
+  if (!q) return q.error();
+  (*q)->bind(1, conflict_id);
+  return collect<ConflictTxn>(**q, [](const Query& r) { return ConflictTxn{r.text(0), r.text(1)}; });
+}
+
+Result<std::optional<ConflictRecord>> SqliteStorage::find_conflict(const std::string& code,
+                                                                   const std::string& kind) {
+  ConflictRecord c;
+  {
+    auto q = db_->query(
+        "SELECT conflict_id, settlement, change_seq FROM conflicts WHERE code = ?1 AND kind = ?2");
+    if (!q) return q.error();
+    (*q)->bind(1, std::string_view(code)).bind(2, std::string_view(kind));
+    auto row = (*q)->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<ConflictRecord>{};
+    c.conflict_id = (*q)->int64(0);
+    c.settlement = (*q)->text(1);
+    c.change_seq = (*q)->int64(2);
+  }
+  c.code = code;
+  c.kind = kind;
+  auto txns = txns_of(c.conflict_id);
+  if (!txns) return txns.error();
+  c.txns = std::move(*txns);
+  return std::optional<ConflictRecord>(std::move(c));
+}
+
+Result<std::int64_t> SqliteStorage::save_conflict(const ConflictRecord& c) {
+  std::int64_t id = c.conflict_id;
+  if (id == 0) {
+    auto q = db_->query(
+        "INSERT INTO conflicts (code, kind, settlement, change_seq) VALUES (?1, ?2, ?3, ?4)");
+    if (q) {
+      (*q)->bind(1, std::string_view(c.code)).bind(2, std::string_view(c.kind));
+      (*q)->bind(3, std::string_view(c.settlement)).bind(4, c.change_seq);
+    }
+    if (auto st = run(q); !st) return st.error();
+    id = sqlite3_last_insert_rowid(db_->handle());
+  } else {
+    auto q = db_->query("UPDATE conflicts SET settlement = ?2, change_seq = ?3 WHERE conflict_id = ?1");
+    if (q) (*q)->bind(1, id).bind(2, std::string_view(c.settlement)).bind(3, c.change_seq);
+    if (auto st = run(q); !st) return st.error();
+  }
+  std::int64_t arrival = 0;
+  for (const auto& t : c.txns) {
+    auto q = db_->query(
+        "INSERT OR IGNORE INTO conflict_txns (conflict_id, store_id, txn_id, arrival)"
+        " VALUES (?1, ?2, ?3, ?4)");
+    if (q) {
+      (*q)->bind(1, id).bind(2, std::string_view(t.store_id)).bind(3, std::string_view(t.txn_id));
+      (*q)->bind(4, ++arrival);
+    }
+    if (auto st = run(q); !st) return st.error();
+  }
+  return id;
+}
+
+Result<std::vector<ConflictRecord>> SqliteStorage::conflicts_of_store(const std::string& store_id,
+                                                                      std::int64_t cursor) {
+  std::vector<ConflictRecord> out;
+  {
+    auto q = db_->query(
+        "SELECT conflict_id, code, kind, settlement, change_seq FROM conflicts c"
+        " WHERE change_seq > ?2 AND EXISTS (SELECT 1 FROM conflict_txns t"
+        "  WHERE t.conflict_id = c.conflict_id AND t.store_id = ?1)"
+        " ORDER BY conflict_id");
+    if (!q) return q.error();
+    (*q)->bind(1, std::string_view(store_id)).bind(2, cursor);
+    auto rows = collect<ConflictRecord>(**q, [](const Query& r) {
+      ConflictRecord c;
+      c.conflict_id = r.int64(0);
+      c.code = r.text(1);
+      c.kind = r.text(2);
+      c.settlement = r.text(3);
+      c.change_seq = r.int64(4);
+      return c;
+    });
+    if (!rows) return rows.error();
+    out = std::move(*rows);
+  }
+  for (auto& c : out) {
+    auto txns = txns_of(c.conflict_id);
+    if (!txns) return txns.error();
+    c.txns = std::move(*txns);
+  }
+  return out;
+}
+
+Result<std::optional<RulesRecord>> SqliteStorage::latest_rules() {
+  auto q = db_->query(
+      "SELECT version, document, signature_hex, change_seq FROM rule_sets"
+      " ORDER BY version DESC LIMIT 1");
+  if (!q) return q.error();
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<RulesRecord>{};
+  return std::optional<RulesRecord>(
+      RulesRecord{(*q)->int64(0), (*q)->text(1), (*q)->text(2), (*q)->int64(3)});
+}
+
+Status SqliteStorage::insert_rules(const RulesRecord& r) {
+  auto q = db_->query(
+      "INSERT INTO rule_sets (version, document, signature_hex, change_seq) VALUES (?1, ?2, ?3, ?4)");
+  if (q) {
+    (*q)->bind(1, r.version).bind(2, std::string_view(r.document));
+    (*q)->bind(3, std::string_view(r.signature_hex)).bind(4, r.change_seq);
+  }
+  return run(q);
+}
+
+Result<std::vector<CodeKeyRecord>> SqliteStorage::code_keys() {
+  auto q = db_->query("SELECT id, secret_hex, active FROM code_keys ORDER BY id");
+  if (!q) return q.error();
+  return collect<CodeKeyRecord>(**q, [](const Query& r) {
+    return CodeKeyRecord{static_cast<int>(r.int64(0)), r.text(1), r.int64(2) != 0};
+  });
+}
+
+Result<std::int64_t> SqliteStorage::code_keys_changed() {
+  auto q = db_->query("SELECT coalesce(max(change_seq), 0) FROM code_keys");
+  if (!q) return q.error();
+  if (auto row = (*q)->step(); !row) return row.error();
+  return (*q)->int64(0);
+}
+
+Status SqliteStorage::put_code_key(const CodeKeyRecord& k, std::int64_t change_seq) {
+  auto q = db_->query(
+      "INSERT INTO code_keys (id, secret_hex, active, change_seq) VALUES (?1, ?2, ?3, ?4)"
+      " ON CONFLICT (id) DO UPDATE SET secret_hex = excluded.secret_hex,"
+      " active = excluded.active, change_seq = excluded.change_seq");
+  if (q) {
+    (*q)->bind(1, std::int64_t{k.id}).bind(2, std::string_view(k.secret_hex));
+    (*q)->bind(3, std::int64_t{k.active ? 1 : 0}).bind(4, change_seq);
+  }
+  return run(q);
+}
+
+Result<bool> SqliteStorage::revoke_code(const std::string& code, std::int64_t change_seq) {
+  auto q = db_->query(
+      "INSERT OR IGNORE INTO revocations (kind, value, change_seq) VALUES ('code', ?1, ?2)");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(code)).bind(2, change_seq);
+  if (auto st = (*q)->run(); !st) return st.error();
+  return sqlite3_changes(db_->handle()) > 0;
+}
+
+Result<std::vector<std::string>> SqliteStorage::revoked_codes_since(std::int64_t cursor) {
+  auto q = db_->query(
+      "SELECT value FROM revocations WHERE kind = 'code' AND change_seq > ?1 ORDER BY value");
+  if (!q) return q.error();
+  (*q)->bind(1, cursor);
+  return collect<std::string>(**q, [](const Query& r) { return r.text(0); });
+}
+
+Result<std::vector<std::string>> SqliteStorage::revoked_stores_since(std::int64_t cursor) {
+  auto q = db_->query(
+      "SELECT value FROM revocations WHERE kind = 'store' AND change_seq > ?1 ORDER BY value");
+  if (!q) return q.error();
+  (*q)->bind(1, cursor);
+  return collect<std::string>(**q, [](const Query& r) { return r.text(0); });
+}
+
+}  // namespace refpos::hq

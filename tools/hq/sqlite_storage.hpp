@@ -1,0 +1,76 @@
+// Storage (storage.hpp) in one SQLite file: WAL, synchronous=FULL (a push is
+// acknowledged only once it is on disk), parameterised SQL only, and a
+// schema brought up to date by numbered migrations (PRAGMA user_version), as
+// the store does (plugin/src/store/store.cpp). Tables and columns are
+// described where the schema is written, in sqlite_storage.cpp.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "hq/storage.hpp"
+#include "store/database.hpp"
+
+namespace refpos::hq {
+
+class SqliteStorage final : public Storage {
+ public:
+  // Opens (creating, migrating) the head office's database at `path`.
+  static Result<std::unique_ptr<SqliteStorage>> open(const std::string& path);
+
+  Status write(const std::function<Status()>& work) override;
+  Result<std::int64_t> current_change() override;
+  Result<std::int64_t> next_change() override;
+
+  Result<std::optional<StoreRecord>> find_store(const std::string& store_id) override;
+  Status save_store_progress(const StoreRecord& store) override;
+  Status touch_store(const std::string& store_id, std::int64_t seen_ms) override;
+  Status flag_store(const std::string& store_id, const std::string& reason) override;
+  Result<bool> revoke_store(const std::string& store_id, std::int64_t change_seq) override;
+  Status record_incident(const Incident& incident, std::int64_t change_seq) override;
+  Result<std::int64_t> count_incidents(const std::string& store_id) override;
+
+  Result<std::optional<sync::WireEvent>> find_event(const std::string& store_id,
+                                                    std::int64_t seq) override;
+  Status insert_event(const std::string& store_id, const sync::WireEvent& event,
+                      std::int64_t change_seq) override;
+
+  Status add_ledger_entry(const LedgerEntry& entry, std::int64_t change_seq) override;
+  Result<bool> add_store_customer(const std::string& store_id, const std::string& customer_id,
+                                  std::int64_t change_seq) override;
+  Result<std::vector<std::string>> wallets_changed(const std::string& store_id,
+                                                   std::int64_t cursor) override;
+  Result<std::vector<sync::WalletEntryUpdate>> entries_elsewhere(
+      const std::string& store_id, const std::string& customer_id) override;
+
+  Status insert_redemption(const RedemptionRecord& redemption) override;
+  Status update_redemption(const RedemptionRecord& redemption) override;
+  Result<std::optional<RedemptionRecord>> find_redemption(const std::string& store_id,
+                                                          const std::string& txn_id) override;
+  Result<std::vector<RedemptionRecord>> redemptions_of_code(const std::string& code) override;
+
+  Result<std::optional<ConflictRecord>> find_conflict(const std::string& code,
+                                                      const std::string& kind) override;
+  Result<std::int64_t> save_conflict(const ConflictRecord& conflict) override;
+  Result<std::vector<ConflictRecord>> conflicts_of_store(const std::string& store_id,
+                                                         std::int64_t cursor) override;
+
+  Result<std::optional<RulesRecord>> latest_rules() override;
+  Status insert_rules(const RulesRecord& rules) override;
+
+  Result<std::vector<CodeKeyRecord>> code_keys() override;
+  Result<std::int64_t> code_keys_changed() override;
+  Status put_code_key(const CodeKeyRecord& key, std::int64_t change_seq) override;
+
+  Result<bool> revoke_code(const std::string& code, std::int64_t change_seq) override;
+  Result<std::vector<std::string>> revoked_codes_since(std::int64_t cursor) override;
+  Result<std::vector<std::string>> revoked_stores_since(std::int64_t cursor) override;
+
+ private:
+  explicit SqliteStorage(std::unique_ptr<store::Database> db) : db_(std::move(db)) {}
+  Result<std::vector<ConflictTxn>> txns_of(std::int64_t conflict_id);
+  std::unique_ptr<store::Database> db_;
+  bool in_write_ = false;
+};
+
+}  // namespace refpos::hq

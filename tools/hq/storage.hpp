@@ -1,0 +1,181 @@
+// The head office's storage, as an interface the protocol logic
+// (service.cpp) is written against, so a PostgreSQL back end can follow the
+// SQLite one (sqlite_storage.hpp) without touching it.
+//
+// Design:
+// - Plain value types in and out; no SQL or driver types cross the interface.
+// - Transactions are a unit of work: write(work) runs `work` in one
+//   serialisable write transaction and commits only if it returns ok; an
+//   error (or an exception) rolls everything back. Every mutating method
+//   must run inside write(); readers may run inside or outside it.
+// - One global change counter: next_change() hands out the next change_seq
+//   (inside the unit of work, so a rollback takes it back). Every row a store
+//   may need to hear about carries the change_seq of its last change; a
+//   store's pull asks "what changed after my cursor".
+// - Methods are small and named for the fact they record; the service holds
+//   the rules (push rules, folding, conflicts), the storage only remembers.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.hpp"
+#include "store/event_log.hpp"
+#include "sync/protocol.hpp"
+
+namespace refpos::hq {
+
+// What head office knows of one store.
+struct StoreRecord {
+  std::string store_id;
+  std::int64_t acked_seq = 0;
+  store::Hash last_hash{};       // hash of event acked_seq (zeros at 0)
+  std::int64_t last_seen_ms = 0;
+  bool revoked = false;
+  std::string flagged_reason;    // "" unless a fork or a reused seq was seen
+};
+
+// One wallet movement. `origin` is the store whose event it folds, or "hq"
+// for head office's own settlements.
+struct LedgerEntry {
+  std::string customer_id;
+  std::string unit;  // store_credit, points, gift_card
+  std::int64_t amount = 0;
+  std::int64_t spendable_at_ms = 0;
+  bool held = false;
+  std::string origin;
+  std::string source;  // e.g. "reward_accrued:store-001:41", "conflict:3"
+};
+
+// One redemption as head office saw it, for conflict detection.
+struct RedemptionRecord {
+  std::string code;
+  std::string store_id;
+  std::string txn_id;
+  std::int64_t seq = 0;  // the code_redeemed event
+  std::string referee_customer_id;
+  std::optional<std::string> referrer_customer_id;
+  // The referrer's reward for this redemption (from reward_accrued), 0 if none.
+  std::string referrer_unit;
+  std::int64_t referrer_amount = 0;
+  std::int64_t referrer_spendable_at_ms = 0;
+  bool referrer_held = false;
+  bool reversed = false;                 // the store reversed the transaction
+  bool referrer_reversed_by_hq = false;  // a conflict settlement took it back
+  bool referrer_reversed_by_store = false;
+};
+
+struct ConflictTxn {
+  std::string store_id;
+  std::string txn_id;
+  bool operator==(const ConflictTxn&) const = default;
+};
+
+struct ConflictRecord {
+  std::int64_t conflict_id = 0;
+  std::string code;
+  std::string kind;        // "over_redeemed"
+  std::string settlement;
+  std::vector<ConflictTxn> txns;  // the redemptions involved, in arrival order
+  std::int64_t change_seq = 0;
+};
+
+struct RulesRecord {
+  std::int64_t version = 0;
+  std::string document;  // canonical JSON (document.dump())
+  std::string signature_hex;
+  std::int64_t change_seq = 0;
+};
+
+struct CodeKeyRecord {
+  int id = 0;
+  std::string secret_hex;  // a secret: never logged
+  bool active = false;
+};
+
+struct Incident {
+  std::string store_id;
+  std::string kind;  // "fork", "seq_reused"
+  std::int64_t seq = 0;
+  std::string detail;
+  std::int64_t at_ms = 0;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  // Runs `work` as one write transaction (see the design above).
+  virtual Status write(const std::function<Status()>& work) = 0;
+
+  // The change counter: the last number handed out, and the next one.
+  virtual Result<std::int64_t> current_change() = 0;
+  virtual Result<std::int64_t> next_change() = 0;
+
+  // Stores. find_store is nullopt for a store never seen.
+  virtual Result<std::optional<StoreRecord>> find_store(const std::string& store_id) = 0;
+  // Creates the row if missing; sets acked_seq/last_hash/last_seen_ms.
+  virtual Status save_store_progress(const StoreRecord& store) = 0;
+  virtual Status touch_store(const std::string& store_id, std::int64_t seen_ms) = 0;
+  virtual Status flag_store(const std::string& store_id, const std::string& reason) = 0;
+  // True if the store was not revoked before.
+  virtual Result<bool> revoke_store(const std::string& store_id, std::int64_t change_seq) = 0;
+  virtual Status record_incident(const Incident& incident, std::int64_t change_seq) = 0;
+  virtual Result<std::int64_t> count_incidents(const std::string& store_id) = 0;
+
+  // Events, as received (the hash chain's bytes).
+  virtual Result<std::optional<sync::WireEvent>> find_event(const std::string& store_id,
+                                                            std::int64_t seq) = 0;
+  virtual Status insert_event(const std::string& store_id, const sync::WireEvent& event,
+                              std::int64_t change_seq) = 0;
+
+  // Wallets.
+  virtual Status add_ledger_entry(const LedgerEntry& entry, std::int64_t change_seq) = 0;
+  // Marks the customer known at the store; true if they were new there.
+  virtual Result<bool> add_store_customer(const std::string& store_id,
+                                          const std::string& customer_id,
+                                          std::int64_t change_seq) = 0;
+  // Customers `store_id` knows whose entries from elsewhere changed after
+  // `cursor`, or who became known there after it.
+  virtual Result<std::vector<std::string>> wallets_changed(const std::string& store_id,
+                                                           std::int64_t cursor) = 0;
+  // The customer's entries from elsewhere than `store_id`, summed by
+  // (unit, spendable_at_ms, held), zero sums left out.
+  virtual Result<std::vector<sync::WalletEntryUpdate>> entries_elsewhere(
+      const std::string& store_id, const std::string& customer_id) = 0;
+
+  // Redemptions, keyed by (store_id, txn_id).
+  virtual Status insert_redemption(const RedemptionRecord& redemption) = 0;
+  virtual Status update_redemption(const RedemptionRecord& redemption) = 0;
+  virtual Result<std::optional<RedemptionRecord>> find_redemption(const std::string& store_id,
+                                                                  const std::string& txn_id) = 0;
+  // In the order head office received them.
+  virtual Result<std::vector<RedemptionRecord>> redemptions_of_code(const std::string& code) = 0;
+
+  // Conflicts, one per code and kind; saving assigns conflict_id when 0.
+  virtual Result<std::optional<ConflictRecord>> find_conflict(const std::string& code,
+                                                              const std::string& kind) = 0;
+  // Inserts or updates the conflict (with every txn in it) and returns its id.
+  virtual Result<std::int64_t> save_conflict(const ConflictRecord& conflict) = 0;
+  virtual Result<std::vector<ConflictRecord>> conflicts_of_store(const std::string& store_id,
+                                                                 std::int64_t cursor) = 0;
+
+  // Rule sets.
+  virtual Result<std::optional<RulesRecord>> latest_rules() = 0;
+  virtual Status insert_rules(const RulesRecord& rules) = 0;
+
+  // Code keys: the whole list, and when it last changed (0: never).
+  virtual Result<std::vector<CodeKeyRecord>> code_keys() = 0;
+  virtual Result<std::int64_t> code_keys_changed() = 0;
+  virtual Status put_code_key(const CodeKeyRecord& key, std::int64_t change_seq) = 0;
+
+  // Revocations (a code or a store is revoked once; later calls change nothing).
+  virtual Result<bool> revoke_code(const std::string& code, std::int64_t change_seq) = 0;
+  virtual Result<std::vector<std::string>> revoked_codes_since(std::int64_t cursor) = 0;
+  virtual Result<std::vector<std::string>> revoked_stores_since(std::int64_t cursor) = 0;
+};
+
+}  // namespace refpos::hq
