@@ -22,11 +22,14 @@
 
 #include "checkout/checkout.hpp"
 #include "refpos/refpos.h"
+#include "sync/sync.hpp"
 #include "wire/answers.hpp"
 #include "wire/config.hpp"
 
 struct refpos_store {
   std::mutex mutex;
+  // One sync at a time per handle; held across the network, unlike `mutex`.
+  std::mutex sync_mutex;
   std::unique_ptr<refpos::checkout::Checkout> checkout;
   // The last message per calling thread (refpos_last_error's contract).
   std::mutex errors_mutex;
@@ -252,6 +255,54 @@ refpos_status call_operation(refpos_store* s, const char* operation, const char*
   return call(s, r, n, a, [op](auto& c, std::string_view t) { return (c.*op)(t); });
 }
 
+// ABI 1.3. The handle's lock is taken to read the configuration and again
+// to take in what the sync installed, never across the network: the till
+// keeps selling while a large backlog goes up.
+refpos_status sync_store(refpos_store* s, const char* r, size_t n, refpos_progress_fn progress,
+                         void* user_data, char** a) noexcept {
+  if (s == nullptr || !is_live(s)) {
+    if (a != nullptr) *a = nullptr;
+    return REFPOS_E_BAD_HANDLE;
+  }
+  std::unique_lock running(s->sync_mutex, std::try_to_lock);
+  if (!running.owns_lock()) {
+    return call(s, r, n, a, [](auto&, std::string_view) {
+      auto e = refpos::make_error(ErrorKind::conflict, "sync",
+                                  "a sync is already running on this handle");
+      auto doc = refpos::wire::error_document(e).dump();
+      return refpos::checkout::Answer{std::move(e), std::move(doc)};
+    });
+  }
+  // Step 1 (locked): the request and the configuration as it is now.
+  std::optional<refpos::Result<refpos::wire::StoreConfig>> config;
+  const refpos_status begun = call(s, r, n, a, [&](auto& c, std::string_view t) {
+    config.emplace(c.begin_sync(t));
+    if (!*config) {
+      return refpos::checkout::Answer{config->error(),
+                                      refpos::wire::error_document(config->error()).dump()};
+    }
+    return refpos::checkout::Answer{std::nullopt, "{}"};
+  });
+  if (begun != REFPOS_OK) return begun;
+  std::free(*a);
+  *a = nullptr;
+  // Step 2 (unlocked): the network and the sync's own connection.
+  refpos::Result<std::string> outcome = std::string();
+  try {
+    const refpos::Clock& clock = s->checkout->clock();
+    auto report = refpos::sync::sync_over_https(
+        config->value(), clock, [&](std::string_view stage, std::int64_t done, std::int64_t total) {
+          if (progress != nullptr) progress(user_data, std::string(stage).c_str(), done, total);
+        });
+    outcome = report ? refpos::Result<std::string>(refpos::sync::report_json(*report))
+                     : refpos::Result<std::string>(report.error());
+  } catch (const std::exception& e) {
+    outcome = refpos::make_error(ErrorKind::internal, "", std::string("internal error: ") + e.what());
+  }
+  // Step 3 (locked): take in what was installed, answer.
+  return call(s, "", 0, a, [&](auto& c, std::string_view) { return c.finish_sync(outcome); });
+}
+
 void free_buffer(char* buffer) noexcept { std::free(buffer); }
 
 // Status numbers are part of the ABI: the core's mapping must match them.
@@ -279,6 +330,8 @@ const refpos_api kApi = {
     .render = render,
     // 1.2
     .call = call_operation,
+    // 1.3
+    .sync = sync_store,
 };
 
 }  // namespace

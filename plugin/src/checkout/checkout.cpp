@@ -1074,13 +1074,22 @@ Result<std::unique_ptr<Checkout>> Checkout::open(wire::StoreConfig config) {
   return open(std::move(config), std::move(clock));
 }
 
-Result<std::unique_ptr<Checkout>> Checkout::open(wire::StoreConfig config,
-                                                 std::unique_ptr<Clock> clock) {
-  auto store = store::Store::open(config.data_dir, config.store_id, std::string(config.currency.code));
-  if (!store) return store.error();
-  // A rule set installed later (from head office) outranks an older one in
-  // the configuration file.
-  auto installed = (*store)->meta("rules");
+// Code keys and a rule set installed later (by sync from head office, or
+// install_rules) outrank older ones in the configuration file. Whatever does
+// not check out against the configuration is left aside, not half-applied.
+Status Checkout::apply_installed(store::Store& store, wire::StoreConfig& config) {
+  auto keys = store.meta("code_keys");
+  if (!keys) return keys.error();
+  if (*keys && keys->has_value()) {
+    const json doc = json::parse(**keys, nullptr, false);
+    wire::StoreConfig candidate = config;
+    if (wire::replace_code_keys(doc, "code_keys", candidate) &&
+        wire::check_rule_keys(candidate, candidate.rules)) {
+      config.code_keys = std::move(candidate.code_keys);
+      config.active_key_id = candidate.active_key_id;
+    }
+  }
+  auto installed = store.meta("rules");
   if (!installed) return installed.error();
   if (*installed && installed->has_value()) {
     const json doc = json::parse(**installed, nullptr, false);
@@ -1089,6 +1098,21 @@ Result<std::unique_ptr<Checkout>> Checkout::open(wire::StoreConfig config,
       config.rules = std::move(*rules);
     }
   }
+  return ok_status();
+}
+
+Status Checkout::reload_installed() {
+  if (auto st = apply_installed(*store_, config_); !st) return st;
+  attempts_.reconfigure(config_.rules.limits.failed_code_attempts,
+                        config_.rules.limits.window_minutes * 60'000);
+  return ok_status();
+}
+
+Result<std::unique_ptr<Checkout>> Checkout::open(wire::StoreConfig config,
+                                                 std::unique_ptr<Clock> clock) {
+  auto store = store::Store::open(config.data_dir, config.store_id, std::string(config.currency.code));
+  if (!store) return store.error();
+  if (auto st = apply_installed(**store, config); !st) return st.error();
   // Offline exposure is measured from the last sync, or from the first open.
   auto opened = (*store)->meta("opened_at_ms");
   if (!opened) return opened.error();
@@ -1409,6 +1433,28 @@ Answer Checkout::install_rules(std::string_view request) {
   config_.rules = std::move(*rules);
   attempts_.reconfigure(config_.rules.limits.failed_code_attempts,
                         config_.rules.limits.window_minutes * 60'000);
+  return succeed(answer);
+}
+
+Result<wire::StoreConfig> Checkout::begin_sync(std::string_view request) {
+  auto req = wire::parse_sync_request(request);
+  if (!req) return req.error();
+  if (auto st = Impl::apply_clock(*this, req->context); !st) return st.error();
+  if (!config_.sync) {
+    return make_error(ErrorKind::config, "sync",
+                      "this store's configuration has no \"sync\" section (docs/sync.md)");
+  }
+  return config_;
+}
+
+Answer Checkout::finish_sync(const Result<std::string>& report_json) {
+  // Whatever the sync got to (an acknowledged batch, a pull applied before
+  // a later failure) is in the file: take installed rules and keys in even
+  // when the sync as a whole failed.
+  if (auto st = reload_installed(); !st) return fail(st.error());
+  if (!report_json) return fail(report_json.error());
+  json answer = base_answer();
+  answer.update(json::parse(*report_json));
   return succeed(answer);
 }
 

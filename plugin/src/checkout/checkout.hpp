@@ -57,6 +57,17 @@ class Checkout {
   Answer forget(std::string_view request);
   Answer install_rules(std::string_view request);
 
+  // ABI 1.3 sync, in two steps around the network (the handle's lock is held
+  // for each step, not between them): the request read and the store's
+  // configuration as it is now; then, with the sync's outcome, the rules and
+  // keys it installed taken in and the answer built.
+  Result<wire::StoreConfig> begin_sync(std::string_view request);
+  Answer finish_sync(const Result<std::string>& report_json);
+
+  // After a sync (on its own connection) installed rules or code keys:
+  // take them into this handle. Call with the handle's lock held.
+  Status reload_installed();
+
   [[nodiscard]] const wire::StoreConfig& config() const { return config_; }
   [[nodiscard]] Clock& clock() { return *clock_; }
   store::Store& store() { return *store_; }
@@ -64,6 +75,8 @@ class Checkout {
  private:
   Checkout(wire::StoreConfig config, std::unique_ptr<store::Store> store,
            std::unique_ptr<Clock> clock);
+
+  static Status apply_installed(store::Store& store, wire::StoreConfig& config);
 
   struct Impl;
   wire::StoreConfig config_;

@@ -134,6 +134,23 @@ CREATE TABLE ask_outcomes (
   answer TEXT NOT NULL
 ) STRICT;
 )sql",
+    // 3: sync with head office (docs/sync.md): codes revoked anywhere in the
+    // chain, conflicts settled by head office. Balances from elsewhere are
+    // wallet_entries with source 'hq', replaced whole at each pull.
+    R"sql(
+CREATE TABLE revoked_codes (
+  code TEXT PRIMARY KEY,
+  revoked_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE conflicts (
+  conflict_id INTEGER PRIMARY KEY CHECK (conflict_id > 0),
+  code TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  settlement TEXT NOT NULL,
+  txn_ids TEXT NOT NULL
+) STRICT;
+CREATE INDEX wallet_by_source ON wallet_entries(customer_id, source);
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -352,7 +369,7 @@ Result<rules::CodeFacts> Store::code_facts(const std::string& code, std::int64_t
   // counts (the period's count is 0 at no cost when period_start_ms is
   // kNoPeriod, past every redemption).
   auto q = db_->query(
-      "SELECT c.customer_id, c.revoked,"
+      "SELECT c.customer_id, coalesce(c.revoked, 0) OR EXISTS (SELECT 1 FROM revoked_codes WHERE code = ?1),"
       " (SELECT count(*) FROM redemptions WHERE code = ?1 AND reversed = 0),"
       " (SELECT count(*) FROM redemptions WHERE code = ?1 AND redeemed_at_ms >= ?2 AND reversed = 0)"
       " FROM (SELECT 1) LEFT JOIN codes c ON c.code = ?1");
@@ -363,8 +380,9 @@ Result<rules::CodeFacts> Store::code_facts(const std::string& code, std::int64_t
   if (!(*q)->is_null(0)) {
     facts.issued_here = true;
     facts.referrer_customer_id = (*q)->text(0);
-    facts.revoked = (*q)->int64(1) != 0;
   }
+  // Revoked here, or anywhere in the chain (head office's list, by sync).
+  facts.revoked = (*q)->int64(1) != 0;
   facts.redemptions = (*q)->int64(2);
   facts.redemptions_in_period = (*q)->int64(3);
   return facts;

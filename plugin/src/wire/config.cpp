@@ -78,10 +78,72 @@ Status read_keys(const Json& keys, const std::string& path, StoreConfig& config)
   return ok_status();
 }
 
+}  // namespace
+
+Status replace_code_keys(const nlohmann::json& keys, std::string_view path, StoreConfig& config) {
+  if (!keys.is_array() || keys.empty() || keys.size() > codes::kMaxKeyId) {
+    return make_error(ErrorKind::config, std::string(path),
+                      "must be a list of 1 to " + std::to_string(codes::kMaxKeyId) + " keys");
+  }
+  StoreConfig fresh;
+  if (auto st = read_keys(keys, std::string(path), fresh); !st) return st;
+  config.code_keys = std::move(fresh.code_keys);
+  config.active_key_id = fresh.active_key_id;
+  return ok_status();
+}
+
+namespace {
+
 Status read_clock(const Json& j, StoreConfig& config) {
   FieldReader r(j, "clock");
   config.fixed_clock_ms = r.integer("fixed_ms", kMinClockMs, INT64_MAX / 2);
   return r.finish();
+}
+
+// "HH:MM" as minutes after midnight.
+std::optional<int> minute_of_day(const std::string& text) {
+  if (text.size() != 5 || text[2] != ':') return std::nullopt;
+  const auto digit = [&](std::size_t i) { return text[i] >= '0' && text[i] <= '9' ? text[i] - '0' : -100; };
+  const int h = digit(0) * 10 + digit(1);
+  const int m = digit(3) * 10 + digit(4);
+  if (h < 0 || h > 23 || m < 0 || m > 59) return std::nullopt;
+  return h * 60 + m;
+}
+
+Status read_sync(const Json& j, StoreConfig& config) {
+  FieldReader r(j, "sync");
+  SyncConfig sync;
+  sync.url = r.text("url", 300);
+  sync.ca_file = r.text("ca_file", kMaxPathBytes);
+  sync.cert_file = r.text("cert_file", kMaxPathBytes);
+  sync.key_file = r.text("key_file", kMaxPathBytes);
+  sync.signing_public_key_hex = r.text("signing_public_key_hex", 64);
+  sync.batch_events = static_cast<std::size_t>(r.optional_integer("batch_events", 1, 500).value_or(500));
+  sync.timeout_ms = r.optional_integer("timeout_ms", 100, 600'000).value_or(30'000);
+  const Json* window = r.object("window", false);
+  if (auto st = r.finish(); !st) return st;
+  if (sync.url.rfind("https://", 0) != 0) {
+    return make_error(ErrorKind::config, "sync.url",
+                      "must start with https:// (there is no plaintext sync)");
+  }
+  if (sync.signing_public_key_hex.size() != 64 ||
+      sync.signing_public_key_hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return make_error(ErrorKind::config, "sync.signing_public_key_hex",
+                      "must be 64 lower-case hex digits (refposctl chain init writes it to hq/signing.pub)");
+  }
+  if (window != nullptr) {
+    FieldReader w(*window, "sync.window");
+    const auto start = w.text("start", 5);
+    sync.window_minutes = static_cast<int>(w.integer("minutes", 1, 24 * 60));
+    if (auto st = w.finish(); !st) return st;
+    const auto minute = minute_of_day(start);
+    if (!minute) {
+      return make_error(ErrorKind::config, "sync.window.start", "must be \"HH:MM\", got \"" + start + "\"");
+    }
+    sync.window_start_minute = *minute;
+  }
+  config.sync = std::move(sync);
+  return ok_status();
 }
 
 // A small file read whole; the message names the file, never its content.
@@ -193,6 +255,7 @@ Result<StoreConfig> parse_store_config(std::string_view text) {
   const Json* printer = r.object("printer", false);
   const auto template_path = r.optional_text("receipt_template", kMaxPathBytes);
   const auto time_zone = r.optional_text("time_zone", 64).value_or("UTC0");
+  const Json* sync = r.object("sync", false);
   if (auto st = r.finish(); !st) return as_config(st.error());
   auto zone = TimeZone::parse(time_zone);
   if (!zone) return as_config(zone.error());
@@ -225,6 +288,9 @@ Result<StoreConfig> parse_store_config(std::string_view text) {
   }
   if (printer != nullptr) {
     if (auto st = read_printer(*printer, config); !st) return as_config(st.error());
+  }
+  if (sync != nullptr) {
+    if (auto st = read_sync(*sync, config); !st) return as_config(st.error());
   }
   if (template_path) {
     if (auto st = read_template(*template_path, config); !st) return as_config(st.error());

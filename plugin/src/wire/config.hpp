@@ -26,6 +26,19 @@ inline constexpr std::size_t kMaxStoreNameBytes = 80;
 inline constexpr std::size_t kMaxTemplateFileBytes = 64 * 1024;
 inline constexpr std::size_t kMaxLogoFileBytes = 512 * 1024;
 
+// How the store reaches head office (docs/sync.md); absent: no sync.
+struct SyncConfig {
+  std::string url;                     // "https://host:port"
+  std::string ca_file;                 // the chain CA
+  std::string cert_file;               // this store's certificate (CN = store_id)
+  std::string key_file;                // its private key (made in the store folder)
+  std::string signing_public_key_hex;  // head office's Ed25519 key for rule sets
+  std::size_t batch_events = 500;      // 1..500 events per push
+  std::int64_t timeout_ms = 30'000;    // per request
+  int window_start_minute = 120;       // nightly window in the store's time zone
+  int window_minutes = 120;
+};
+
 struct StoreConfig {
   std::string store_id;
   std::string data_dir;
@@ -42,6 +55,7 @@ struct StoreConfig {
   money::Locale locale;                      // money on receipts; en-US by default
   print::PrinterProfile printer;
   std::shared_ptr<const print::ReceiptTemplate> receipt_template;  // never null after parsing
+  std::optional<SyncConfig> sync;
 
   [[nodiscard]] const codes::CodeKey* key(std::uint8_t id) const;
   [[nodiscard]] const codes::CodeKey& active_key() const { return *key(active_key_id); }
@@ -49,6 +63,11 @@ struct StoreConfig {
 
 // Parses and checks a configuration document. Errors are of kind `config`.
 Result<StoreConfig> parse_store_config(std::string_view text);
+
+// Replaces the store's code keys with `keys` (the code_keys format of the
+// configuration: ids, secrets, exactly one active), checked whole first:
+// on error nothing changes. For keys that head office sends (docs/sync.md).
+Status replace_code_keys(const nlohmann::json& keys, std::string_view path, StoreConfig& config);
 
 // A partner's code key must be one of the store's keys and not the active
 // key for customer codes (rules arriving after open are checked again).

@@ -265,6 +265,10 @@ Result<RulesRequest> parse_rules_request(std::string_view text) {
   });
 }
 
+Result<SyncRequest> parse_sync_request(std::string_view text) {
+  return parse_request<SyncRequest>(text, [](FieldReader&, SyncRequest&) {}, false);
+}
+
 Result<CustomerRequest> parse_customer_request(std::string_view text) {
   return parse_request<CustomerRequest>(
       text, [](FieldReader& r, CustomerRequest& out) { out.customer_id = r.id("customer_id"); });

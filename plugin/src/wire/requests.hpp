@@ -99,6 +99,11 @@ struct RulesRequest {
   nlohmann::json rules;
 };
 
+// sync (ABI 1.3): nothing but the common members.
+struct SyncRequest {
+  RequestContext context;
+};
+
 struct IssueCodeRequest {
   RequestContext context;
   std::string customer_id;
@@ -133,5 +138,6 @@ Result<AskOutcomeRequest> parse_ask_outcome_request(std::string_view text);
 Result<LeadRequest> parse_lead_request(std::string_view text);
 Result<ForgetRequest> parse_forget_request(std::string_view text);
 Result<RulesRequest> parse_rules_request(std::string_view text);
+Result<SyncRequest> parse_sync_request(std::string_view text);
 
 }  // namespace refpos::wire

@@ -43,6 +43,7 @@
  *   1.1  render (receipts and coupons as ESC/POS, PNG, SVG or text).
  *   1.2  call (named operations of the referral loop: ask_outcome, lead,
  *        forget, install_rules; later operations need no new slot).
+ *   1.3  sync (one sync with head office, with a progress callback).
  */
 #ifndef REFPOS_REFPOS_H
 #define REFPOS_REFPOS_H
@@ -64,7 +65,7 @@ extern "C" {
  * built against major M works with any plugin of major M whose minor is at
  * least the host's minor. */
 #define REFPOS_ABI_VERSION_MAJOR 1
-#define REFPOS_ABI_VERSION_MINOR 2
+#define REFPOS_ABI_VERSION_MINOR 3
 #define REFPOS_ABI_VERSION \
     (REFPOS_ABI_VERSION_MAJOR * 0x10000U + REFPOS_ABI_VERSION_MINOR)
 
@@ -104,6 +105,11 @@ typedef enum refpos_status {
 } refpos_status;
 
 typedef struct refpos_store refpos_store; /* opaque */
+
+/* ABI 1.3: how far a long call is. `stage` is a NUL-terminated ASCII word
+ * valid during the callback; `total` is 0 when not known. */
+typedef void (*refpos_progress_fn)(void *user_data, const char *stage, int64_t done,
+                                   int64_t total);
 
 typedef struct refpos_api {
     /* sizeof(refpos_api) as compiled into the plugin. A host reads a slot
@@ -222,7 +228,28 @@ typedef struct refpos_api {
     refpos_status (*call)(refpos_store *store, const char *operation, const char *request,
                           size_t request_len, char **answer);
 
-    /* ABI 1.3 and later: new slots go here, never above. */
+    /* ---- ABI 1.3 ---- */
+
+    /* One sync with head office (docs/sync.md): pushes the events head
+     * office has not acknowledged, in batches, then pulls and applies rule
+     * sets, code keys, revocations, balances from other stores and conflict
+     * settlements in one local transaction. Needs the "sync" section of the
+     * configuration. `request` is a JSON object, "{}" or with "clock_ms"
+     * under a test clock. `progress` (may be NULL) is called on the calling
+     * thread with `user_data` as the sync goes ("push": events acknowledged
+     * of events to send; "pull": 0 of 1, then 1 of 1); it must not call the
+     * plugin with this handle. On REFPOS_OK *answer is {"pushed",
+     * "batches", "acked_seq", "cursor", "rules_version", "code_keys_updated",
+     * "revoked_codes", "wallets", "conflicts"}. Network failures are
+     * REFPOS_E_STORAGE; head office refusing the log (a fork) is
+     * REFPOS_E_CONFLICT. Whatever fails, running it again finishes the job.
+     * Thread-safe: the till keeps selling on the same handle while a sync
+     * runs (the sync uses its own connection to the store's file); a second
+     * sync on the same handle at the same time gets REFPOS_E_CONFLICT. */
+    refpos_status (*sync)(refpos_store *store, const char *request, size_t request_len,
+                          refpos_progress_fn progress, void *user_data, char **answer);
+
+    /* ABI 1.4 and later: new slots go here, never above. */
 } refpos_api;
 
 /* The one exported entry point. `wanted_abi_version` is the
