@@ -127,6 +127,8 @@ TestChain* make_chain() {
   c->server_eku_store =
       issue(ca, key, {"store-srv", "store"}, pki::Profile::leaf_server_only_eku, days(-1, 90));
 
+  c->kiosk = issue(ca, key, {"kiosk-1", "kiosk"}, pki::Profile::client, days(-1, 90));
+
   const std::string other_ca_key = must(pki::new_private_key_pem());
   const std::string other_ca = must(pki::self_signed_ca_pem(other_ca_key, {"other refpos CA", ""}, days(-1, 365)));
   c->other_ca_store = issue(other_ca, other_ca_key, {"store-a", "store"}, pki::Profile::client, days(-1, 90));

@@ -36,14 +36,15 @@ struct Credentials {
 // The chain every test uses (made once per process): CA, the head office's
 // certificate for 127.0.0.1/localhost, stores store-a and store-b, an admin,
 // and the refused kinds: another CA's client, an expired client, a revoked
-// client (on the CRL), a leaf without any EKU and one with serverAuth only.
+// client (on the CRL), a leaf without any EKU and one with serverAuth only,
+// and a valid client certificate whose OU is neither store nor admin.
 struct TestChain {
   TempDir dir;
   std::string ca_cert_pem, ca_key_pem;
   std::string ca_file, crl_file, cert_file, key_file, signing_key_file;
   std::string signing_key_hex;
   Credentials store_a, store_b, admin, other_ca_store, expired_store, revoked_store,
-      no_eku_store, server_eku_store;
+      no_eku_store, server_eku_store, kiosk;  // kiosk: OU=kiosk, chains but names no role
 
   static const TestChain& get();
   // Rewrites crl_file to list `serials_hex` (plus the revoked store's).

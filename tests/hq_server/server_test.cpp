@@ -75,6 +75,16 @@ TEST_CASE("refused at the handshake: TLS 1.2, no certificate, another CA, expire
   CHECK_FALSE(refused(hq.port(), chain.store_a));
 }
 
+TEST_CASE("a certificate that chains but names neither a store nor an admin gets 401") {
+  const TestChain& chain = TestChain::get();
+  HqProcess hq;
+  TlsClient kiosk(hq.port(), chain.kiosk);
+  auto r = kiosk.request("GET", "/v1/health");
+  REQUIRE(r);
+  CHECK(r->status == 401);
+  CHECK(error_code_of(*r) == "unauthenticated");
+}
+
 TEST_CASE("HTTP errors: 404, 405, 403 for a store on an admin route, 400 for a bad cursor or body") {
   const TestChain& chain = TestChain::get();
   HqProcess hq;
@@ -147,6 +157,27 @@ TEST_CASE("store A pushing store B's events is forbidden") {
   REQUIRE(r);
   CHECK(r->status == 403);
   CHECK(error_code_of(*r) == "forbidden");
+}
+
+TEST_CASE("a store the head office revoked gets 403 on every route, even with a valid certificate") {
+  const TestChain& chain = TestChain::get();
+  HqProcess hq;
+  TlsClient admin(hq.port(), chain.admin);
+  auto r = admin.request("POST", "/v1/admin/revocations", R"({"store_id": "store-b"})");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  TlsClient store(hq.port(), chain.store_b);
+  for (const char* target : {"/v1/health", "/v1/updates?cursor=0", "/v1/status"}) {
+    CAPTURE(target);
+    r = store.request("GET", target);
+    REQUIRE(r);
+    CHECK(r->status == 403);
+    CHECK(error_code_of(*r) == "forbidden");
+  }
+  TlsClient other(hq.port(), chain.store_a);
+  r = other.request("GET", "/v1/health");
+  REQUIRE(r);
+  CHECK(r->status == 200);
 }
 
 TEST_CASE("a slow-loris client is disconnected after the header deadline while others are served") {

@@ -36,7 +36,7 @@ Environment variables override the file, flags override both:
   REFPOS_HQ_CRL_FILE, REFPOS_HQ_CERT_FILE, REFPOS_HQ_KEY_FILE,
   REFPOS_HQ_SIGNING_KEY_FILE.
 The files come from `refposctl chain init DIR`: ca/ca.pem, ca/crl.pem,
-hq/hq.pem, hq/hq.key, hq/signing.key.
+hq/server.pem, hq/server.key, hq/signing.key.
 
 Signals: SIGTERM/SIGINT stop gracefully (requests in flight finish, new ones
 get 503), SIGHUP reloads the CRL file.
