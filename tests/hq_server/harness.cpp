@@ -281,7 +281,8 @@ bool HqProcess::wait_for_log(std::string_view needle, int timeout_ms) const {
 
 // ------------------------------------------------------------ TlsClient
 
-TlsClient::TlsClient(std::uint16_t port, const std::optional<Credentials>& identity, int max_version) {
+TlsClient::TlsClient(std::uint16_t port, const std::optional<Credentials>& identity, int max_version,
+                     const std::string& groups) {
   std::signal(SIGPIPE, SIG_IGN);  // a server that closed first is an error code, not a crash
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
@@ -298,6 +299,7 @@ TlsClient::TlsClient(std::uint16_t port, const std::optional<Credentials>& ident
   ctx_ = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
   SSL_CTX_set_max_proto_version(ctx_, max_version);
+  if (!groups.empty()) SSL_CTX_set1_groups_list(ctx_, groups.c_str());
   X509* ca = parse_cert(chain.ca_cert_pem);
   X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_), ca);
   X509_free(ca);

@@ -95,10 +95,11 @@ struct HttpResponse {
 
 // One TLS connection to the server. `identity` nullopt: no client
 // certificate. `max_version`: e.g. TLS1_2_VERSION to offer only TLS 1.2.
+// `groups`: the key-exchange groups offered ("" for OpenSSL's default).
 class TlsClient {
  public:
   TlsClient(std::uint16_t port, const std::optional<Credentials>& identity,
-            int max_version = TLS1_3_VERSION);
+            int max_version = TLS1_3_VERSION, const std::string& groups = "");
   ~TlsClient();
   TlsClient(const TlsClient&) = delete;
   TlsClient& operator=(const TlsClient&) = delete;

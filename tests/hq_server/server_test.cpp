@@ -75,6 +75,21 @@ TEST_CASE("refused at the handshake: TLS 1.2, no certificate, another CA, expire
   CHECK_FALSE(refused(hq.port(), chain.store_a));
 }
 
+TEST_CASE("key exchange: X25519, P-256 and P-384 are accepted, P-521 alone is refused") {
+  const TestChain& chain = TestChain::get();
+  HqProcess hq;
+  for (const char* group : {"X25519", "P-256", "P-384"}) {
+    CAPTURE(group);
+    TlsClient c(hq.port(), chain.store_a, TLS1_3_VERSION, group);
+    REQUIRE(c.handshake_ok());
+    auto r = c.request("GET", "/v1/health");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+  TlsClient p521(hq.port(), chain.store_a, TLS1_3_VERSION, "P-521");
+  CHECK_FALSE(p521.handshake_ok());
+}
+
 TEST_CASE("a certificate that chains but names neither a store nor an admin gets 401") {
   const TestChain& chain = TestChain::get();
   HqProcess hq;
