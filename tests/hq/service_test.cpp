@@ -281,7 +281,7 @@ TEST_CASE("an unknown event type is stored and acknowledged") {
   CHECK(hq.count("SELECT count(*) FROM events WHERE type = 'hologram_projected'") == 1);
 }
 
-TEST_CASE("a reward earned at another store reaches the referrer's store, not its own") {
+TEST_CASE("a reward earned at another store reaches the referrer's store and not its own") {
   test::TempDir dir;
   HeadOffice hq(dir);
   StoreLog a(dir, "store-a");
