@@ -59,8 +59,9 @@ struct HqSettings {
   std::size_t max_connections = 2048;
 };
 
-// refpos-hq running on 127.0.0.1:<port>; killed (SIGKILL) if still running
-// when the object goes away. stderr (the JSON log) goes to log_path.
+// refpos-hq running on 127.0.0.1:<port>. When the object goes away the
+// process gets SIGTERM and must exit 0 (checked; SIGKILL if it hangs).
+// stderr (the JSON log) goes to a file, read by log().
 class HqProcess {
  public:
   explicit HqProcess(const HqSettings& settings = {});
