@@ -30,6 +30,7 @@ std::string last_dl_error() {
 
 // The render slot (ABI 1.1) is read only if the table reaches past it.
 constexpr std::size_t kSlotsEndAbi11 = offsetof(refpos_api, render) + sizeof(refpos_api::render);
+constexpr std::size_t kSlotsEndAbi13 = offsetof(refpos_api, sync) + sizeof(refpos_api::sync);
 
 // Why the table cannot be used by this host, or "" if it can.
 std::string check_table(const refpos_api& api) {
@@ -191,6 +192,27 @@ Reply Store::render(std::string_view request_json) {
   if (!reply.ok()) {
     reply.message = api_->last_error(handle_.get());
   }
+  return reply;
+}
+
+Reply Store::sync(std::string_view request_json, const SyncProgress& progress) {
+  Reply reply;
+  if (api_->struct_size < kSlotsEndAbi13 || api_->sync == nullptr) {
+    reply.status = REFPOS_E_VERSION;
+    reply.message = "the plugin provides ABI " + abi_version_text(api_->abi_version) +
+                    ", without sync (ABI 1.3)";
+    return reply;
+  }
+  const auto forward = [](void* user, const char* stage, int64_t done, int64_t total) {
+    const auto& p = *static_cast<const SyncProgress*>(user);
+    if (p) p(stage, done, total);
+  };
+  char* raw_answer = nullptr;
+  reply.status = api_->sync(handle_.get(), request_json.data(), request_json.size(), forward,
+                            const_cast<SyncProgress*>(&progress), &raw_answer);
+  const PluginBuffer answer(raw_answer, BufferFree{api_});
+  if (answer != nullptr) reply.answer = answer.get();
+  if (!reply.ok()) reply.message = api_->last_error(handle_.get());
   return reply;
 }
 

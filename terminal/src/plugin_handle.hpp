@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -99,6 +100,12 @@ class Store {
   // reply is REFPOS_E_VERSION without calling the plugin.
   [[nodiscard]] bool can_render() const;
   Reply render(std::string_view request_json);
+
+  // ABI 1.3: one sync with head office; `progress` sees each step ("push",
+  // events acknowledged of events to send; "pull", 0 or 1 of 1). Without the
+  // slot the reply is REFPOS_E_VERSION without calling the plugin.
+  using SyncProgress = std::function<void(std::string_view stage, std::int64_t done, std::int64_t total)>;
+  Reply sync(std::string_view request_json, const SyncProgress& progress);
 
  private:
   friend class Plugin;

@@ -2,6 +2,7 @@
 #include "script_runner.hpp"
 
 #include <array>
+#include <iostream>
 #include <istream>
 #include <ostream>
 #include <set>
@@ -14,8 +15,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 6> kCallOps = {"preview",    "commit",   "reverse",
-                                                      "issue_code", "customer", "reprint"};
+constexpr std::array<std::string_view, 7> kCallOps = {"preview",  "commit",  "reverse", "issue_code",
+                                                      "customer", "reprint", "sync"};
 
 bool is_call_op(std::string_view op) {
   for (const std::string_view known : kCallOps) {
@@ -51,13 +52,13 @@ std::string parse_step(std::string_view line, const std::set<std::string, std::l
   const auto op = object.find("op");
   if (op == object.end() || !op->is_string()) {
     return "\"op\" must be a string: echo, " + std::string("preview, commit, reverse, ") +
-           "issue_code, customer or reprint";
+           "issue_code, customer, reprint or sync";
   }
   step.op = op->get<std::string>();
   const bool echo = step.op == "echo";
   if (!echo && !is_call_op(step.op)) {
     return "unknown op \"" + step.op +
-           "\"; expected echo, preview, commit, reverse, issue_code, customer or reprint";
+           "\"; expected echo, preview, commit, reverse, issue_code, customer, reprint or sync";
   }
   for (const auto& [key, value] : object.items()) {
     const bool allowed =
@@ -149,6 +150,12 @@ Reply call_store(Store& store, std::string_view op, const std::string& request) 
   }
   if (op == "issue_code") {
     return store.issue_code(request);
+  }
+  if (op == "sync") {
+    // Progress on stderr, so a script's stdout stays the answers.
+    return store.sync(request, [](std::string_view stage, std::int64_t done, std::int64_t total) {
+      std::cerr << "sync " << stage << ": " << done << " of " << total << '\n';
+    });
   }
   return store.customer(request);
 }

@@ -99,6 +99,9 @@ std::string check_chain(Db& db, const std::string& store_id, Fold& fold) {
       if (unit == "recognition") return;
       const auto amount = body.contains("amount") ? body["amount"].get<std::int64_t>()
                                                   : body["amount_minor"].get<std::int64_t>();
+      // A reward for a code issued at another store names no one here: head
+      // office credits the code's owner (docs/sync.md).
+      if (body["customer_id"].is_null()) return;
       fold.wallets[body["customer_id"].get<std::string>() + "/" + unit] += sign * amount;
     };
     if (type == "reward_accrued") wallet(1);
@@ -120,8 +123,10 @@ std::string check_chain(Db& db, const std::string& store_id, Fold& fold) {
 
 std::string compare_state(Db& db, const Fold& fold) {
   std::map<std::string, std::int64_t> wallets;
+  // Entries from elsewhere (source 'hq') are head office's view, replaced
+  // whole at each sync; the store's own log explains the rest.
   for (const auto& r : db.rows("SELECT customer_id || '/' || unit, sum(amount) FROM wallet_entries"
-                               " GROUP BY customer_id, unit")) {
+                               " WHERE source != 'hq' GROUP BY customer_id, unit")) {
     if (std::stoll(r[1]) != 0) wallets[r[0]] = std::stoll(r[1]);
   }
   std::map<std::string, std::int64_t> folded;

@@ -14,7 +14,14 @@
 //                      referrer a reward with the same over-redeemed code
 //   reward_reversed    -amount at the accrual's (spendable_at_ms, held)
 //   balance_spent      -amount;  balance_restored  +amount  (at at_ms)
-//   txn_reversed       complete: the redemption no longer counts
+//   txn_reversed       complete: the redemption no longer counts (and a
+//                      reward head office attributed is taken back)
+//
+// Codes issued at another store: the redeeming store records the referrer's
+// reward against the code (reward_accrued with customer_id null and
+// attribute_by "code"); head office credits the code's owner from the
+// issuing store's code_issued event, whichever of the two arrives first,
+// with an entry of origin 'hq' that every store sees (docs/sync.md).
 #include "hq/service.hpp"
 
 #include <algorithm>
@@ -117,6 +124,7 @@ struct Service::Impl {
                          const std::string& detail);
   Status apply(const sync::PushBatch& batch, std::size_t first_new, StoreRecord store);
   Status fold(const std::string& store_id, const sync::WireEvent& e, std::int64_t change);
+  Status attribute_waiting(const std::string& code, std::int64_t change);
   Status fold_redemption(const std::string& store_id, const Json& body, std::int64_t seq,
                          std::int64_t change);
   Status fold_reward(const std::string& store_id, const sync::WireEvent& e, const Json& body,
@@ -302,7 +310,15 @@ Status Service::Impl::fold(const std::string& store_id, const sync::WireEvent& e
                            std::int64_t change) {
   const Json body = Json::parse(e.body, nullptr, false);  // an object: parse_batch checked
   if (!body.is_object()) return ok_status();
-  if (e.type == "customer_registered" || e.type == "code_issued") {
+  if (e.type == "code_issued") {
+    const std::string code = text_of(body, "code");
+    const std::string owner = text_of(body, "customer_id");
+    if (auto st = know(store_id, owner, change); !st) return st;
+    if (code.empty() || owner.empty()) return ok_status();
+    if (auto st = storage->set_code_owner(code, owner, store_id); !st) return st;
+    return attribute_waiting(code, change);
+  }
+  if (e.type == "customer_registered") {
     return know(store_id, text_of(body, "customer_id"), change);
   }
   if (e.type == "code_redeemed") return fold_redemption(store_id, body, e.seq, change);
@@ -323,8 +339,22 @@ Status Service::Impl::fold(const std::string& store_id, const sync::WireEvent& e
     auto r = storage->find_redemption(store_id, text_of(body, "txn_id"));
     if (!r) return r.error();
     if (!*r) return ok_status();
-    (*r)->reversed = true;
-    return storage->update_redemption(**r);
+    RedemptionRecord& x = **r;
+    x.reversed = true;
+    // The store could not take back a reward it did not know the owner of.
+    if (x.referrer_by_code && x.referrer_customer_id && x.referrer_amount != 0 &&
+        !x.referrer_reversed_by_hq && !x.referrer_reversed_by_store) {
+      if (auto st = storage->add_ledger_entry(
+              {*x.referrer_customer_id, x.referrer_unit, -x.referrer_amount,
+               x.referrer_spendable_at_ms, x.referrer_held, "hq",
+               "attributed_reversed:" + x.store_id + ":" + x.txn_id},
+              change);
+          !st) {
+        return st;
+      }
+      x.referrer_reversed_by_store = true;
+    }
+    return storage->update_redemption(x);
   }
   return ok_status();  // a type head office does not fold
 }
@@ -399,7 +429,23 @@ Status Service::Impl::fold_reward(const std::string& store_id, const sync::WireE
   const std::int64_t amount = int_of(body, "amount");
   const std::int64_t spendable_at_ms = int_of(body, "spendable_at_ms");
   const bool held = bool_of(body, "held");
-  if (customer.empty()) return ok_status();
+  if (customer.empty()) {
+    if (sign < 0 || text_of(body, "side") != "referrer" || text_of(body, "attribute_by") != "code" ||
+        !is_unit(unit) || amount == 0) {
+      return ok_status();
+    }
+    auto found = storage->find_redemption(store_id, text_of(body, "txn_id"));
+    if (!found) return found.error();
+    if (!*found) return ok_status();
+    RedemptionRecord& r = **found;
+    r.referrer_unit = unit;
+    r.referrer_amount = amount;
+    r.referrer_spendable_at_ms = spendable_at_ms;
+    r.referrer_held = held;
+    r.referrer_by_code = true;
+    if (auto st = storage->update_redemption(r); !st) return st;
+    return attribute_waiting(r.code, change);
+  }
   if (auto st = know(store_id, customer, change); !st) return st;
   if (is_unit(unit) && amount != 0) {
     if (auto st = storage->add_ledger_entry({customer, unit, sign * amount, spendable_at_ms, held,
@@ -438,6 +484,34 @@ Status Service::Impl::fold_reward(const std::string& store_id, const sync::WireE
     }
   }
   return storage->update_redemption(r);
+}
+
+// Rewards recorded against `code` by stores that did not know its owner:
+// credited to the owner once head office knows them (origin 'hq', so every
+// store sees it, the redeeming one too), then settled like any other.
+Status Service::Impl::attribute_waiting(const std::string& code, std::int64_t change) {
+  auto owner = storage->find_code_owner(code);
+  if (!owner) return owner.error();
+  if (!*owner) return ok_status();
+  auto all = storage->redemptions_of_code(code);
+  if (!all) return all.error();
+  for (auto& r : *all) {
+    if (!r.referrer_by_code || r.referrer_customer_id || r.referrer_amount == 0 || r.reversed) {
+      continue;
+    }
+    r.referrer_customer_id = **owner;
+    if (auto st = know(r.store_id, **owner, change); !st) return st;
+    if (auto st = storage->add_ledger_entry({**owner, r.referrer_unit, r.referrer_amount,
+                                             r.referrer_spendable_at_ms, r.referrer_held, "hq",
+                                             "attributed:" + r.store_id + ":" + r.txn_id},
+                                            change);
+        !st) {
+      return st;
+    }
+    if (auto st = storage->update_redemption(r); !st) return st;
+    if (auto st = settle_referrer_reward(r, change); !st) return st;
+  }
+  return ok_status();
 }
 
 // The policy of docs/sync.md, "Conflicts": once a code is over-redeemed, a

@@ -18,7 +18,10 @@
 //                    change_seq of when it learnt them.
 //   redemptions      (store_id, txn_id) -> code, seq, referee, referrer and
 //                    the referrer's reward; reversal flags. rowid is the
-//                    arrival order, which settles "the later reward".
+//                    arrival order, which settles "the later reward";
+//                    referrer_by_code when head office named the referrer.
+//   code_owners      code -> customer_id, store_id from code_issued events:
+//                    whose code a store that did not issue it redeemed.
 //   conflicts        conflict_id, code, kind, settlement, change_seq; and
 //   conflict_txns    (conflict_id, store_id, txn_id) the redemptions in it.
 //   rule_sets        version -> document (canonical JSON), signature_hex,
@@ -107,9 +110,15 @@ CREATE TABLE redemptions (
   reversed INTEGER NOT NULL,
   referrer_reversed_by_hq INTEGER NOT NULL,
   referrer_reversed_by_store INTEGER NOT NULL,
+  referrer_by_code INTEGER NOT NULL DEFAULT 0,
   UNIQUE (store_id, txn_id)
 ) STRICT;
 CREATE INDEX redemptions_by_code ON redemptions(code, arrival);
+CREATE TABLE code_owners (
+  code TEXT PRIMARY KEY,
+  customer_id TEXT NOT NULL,
+  store_id TEXT NOT NULL
+) STRICT;
 CREATE TABLE conflicts (
   conflict_id INTEGER PRIMARY KEY,
   code TEXT NOT NULL,
@@ -222,6 +231,7 @@ RedemptionRecord read_redemption(const Query& q) {
   r.reversed = q.int64(10) != 0;
   r.referrer_reversed_by_hq = q.int64(11) != 0;
   r.referrer_reversed_by_store = q.int64(12) != 0;
+  r.referrer_by_code = q.int64(13) != 0;
   return r;
 }
 
@@ -447,8 +457,9 @@ Status SqliteStorage::insert_redemption(const RedemptionRecord& r) {
   auto q = db_->query(
       "INSERT INTO redemptions (store_id, txn_id, code, seq, referee_customer_id,"
       " referrer_customer_id, referrer_unit, referrer_amount, referrer_spendable_at_ms,"
-      " referrer_held, reversed, referrer_reversed_by_hq, referrer_reversed_by_store)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+      " referrer_held, reversed, referrer_reversed_by_hq, referrer_reversed_by_store,"
+      " referrer_by_code)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
   if (q) {
     auto& s = **q;
     s.bind(1, std::string_view(r.store_id)).bind(2, std::string_view(r.txn_id));
@@ -459,15 +470,39 @@ Status SqliteStorage::insert_redemption(const RedemptionRecord& r) {
     s.bind(11, std::int64_t{r.reversed ? 1 : 0});
     s.bind(12, std::int64_t{r.referrer_reversed_by_hq ? 1 : 0});
     s.bind(13, std::int64_t{r.referrer_reversed_by_store ? 1 : 0});
+    s.bind(14, std::int64_t{r.referrer_by_code ? 1 : 0});
   }
   return run(q);
+}
+
+Status SqliteStorage::set_code_owner(const std::string& code, const std::string& customer_id,
+                                     const std::string& store_id) {
+  auto q = db_->query(
+      "INSERT INTO code_owners (code, customer_id, store_id) VALUES (?1, ?2, ?3)"
+      " ON CONFLICT (code) DO NOTHING");
+  if (q) {
+    (*q)->bind(1, std::string_view(code)).bind(2, std::string_view(customer_id));
+    (*q)->bind(3, std::string_view(store_id));
+  }
+  return run(q);
+}
+
+Result<std::optional<std::string>> SqliteStorage::find_code_owner(const std::string& code) {
+  auto q = db_->query("SELECT customer_id FROM code_owners WHERE code = ?1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(code));
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>{};
+  return std::optional<std::string>((*q)->text(0));
 }
 
 Status SqliteStorage::update_redemption(const RedemptionRecord& r) {
   auto q = db_->query(
       "UPDATE redemptions SET referrer_unit = ?3, referrer_amount = ?4,"
       " referrer_spendable_at_ms = ?5, referrer_held = ?6, reversed = ?7,"
-      " referrer_reversed_by_hq = ?8, referrer_reversed_by_store = ?9"
+      " referrer_reversed_by_hq = ?8, referrer_reversed_by_store = ?9,"
+      " referrer_customer_id = ?10, referrer_by_code = ?11"
       " WHERE store_id = ?1 AND txn_id = ?2");
   if (q) {
     auto& s = **q;
@@ -477,6 +512,7 @@ Status SqliteStorage::update_redemption(const RedemptionRecord& r) {
     s.bind(7, std::int64_t{r.reversed ? 1 : 0});
     s.bind(8, std::int64_t{r.referrer_reversed_by_hq ? 1 : 0});
     s.bind(9, std::int64_t{r.referrer_reversed_by_store ? 1 : 0});
+    s.bind(10, r.referrer_customer_id).bind(11, std::int64_t{r.referrer_by_code ? 1 : 0});
   }
   return run(q);
 }
@@ -486,7 +522,7 @@ Result<std::optional<RedemptionRecord>> SqliteStorage::find_redemption(const std
   auto q = db_->query(
       "SELECT store_id, txn_id, code, seq, referee_customer_id, referrer_customer_id,"
       " referrer_unit, referrer_amount, referrer_spendable_at_ms, referrer_held, reversed,"
-      " referrer_reversed_by_hq, referrer_reversed_by_store"
+      " referrer_reversed_by_hq, referrer_reversed_by_store, referrer_by_code"
       " FROM redemptions WHERE store_id = ?1 AND txn_id = ?2");
   if (!q) return q.error();
   (*q)->bind(1, std::string_view(store_id)).bind(2, std::string_view(txn_id));
@@ -500,7 +536,7 @@ Result<std::vector<RedemptionRecord>> SqliteStorage::redemptions_of_code(const s
   auto q = db_->query(
       "SELECT store_id, txn_id, code, seq, referee_customer_id, referrer_customer_id,"
       " referrer_unit, referrer_amount, referrer_spendable_at_ms, referrer_held, reversed,"
-      " referrer_reversed_by_hq, referrer_reversed_by_store"
+      " referrer_reversed_by_hq, referrer_reversed_by_store, referrer_by_code"
       " FROM redemptions WHERE code = ?1 ORDER BY arrival");
   if (!q) return q.error();
   (*q)->bind(1, std::string_view(code));

@@ -43,6 +43,9 @@ class SqliteStorage final : public Storage {
   Result<std::vector<sync::WalletEntryUpdate>> entries_elsewhere(
       const std::string& store_id, const std::string& customer_id) override;
 
+  Status set_code_owner(const std::string& code, const std::string& customer_id,
+                        const std::string& store_id) override;
+  Result<std::optional<std::string>> find_code_owner(const std::string& code) override;
   Status insert_redemption(const RedemptionRecord& redemption) override;
   Status update_redemption(const RedemptionRecord& redemption) override;
   Result<std::optional<RedemptionRecord>> find_redemption(const std::string& store_id,

@@ -66,6 +66,9 @@ struct RedemptionRecord {
   bool reversed = false;                 // the store reversed the transaction
   bool referrer_reversed_by_hq = false;  // a conflict settlement took it back
   bool referrer_reversed_by_store = false;
+  // The redeeming store did not know the code (issued at another store):
+  // head office names the referrer from the code's code_issued event.
+  bool referrer_by_code = false;
 };
 
 struct ConflictTxn {
@@ -148,6 +151,11 @@ class Storage {
       const std::string& store_id, const std::string& customer_id) = 0;
 
   // Redemptions, keyed by (store_id, txn_id).
+  // Who was issued a code, from the issuing store's code_issued event.
+  virtual Status set_code_owner(const std::string& code, const std::string& customer_id,
+                                const std::string& store_id) = 0;
+  virtual Result<std::optional<std::string>> find_code_owner(const std::string& code) = 0;
+
   virtual Status insert_redemption(const RedemptionRecord& redemption) = 0;
   virtual Status update_redemption(const RedemptionRecord& redemption) = 0;
   virtual Result<std::optional<RedemptionRecord>> find_redemption(const std::string& store_id,

@@ -618,6 +618,23 @@ struct Checkout::Impl {
         if (st = c.store_->add_notice(txn_id, referrer, text); !st) return st.error();
       }
     }
+    if (!known_referrer && !d.program->partner && !d.referrer.capped) {
+      // A code issued at another store of the chain: who referred is known
+      // to head office, not here. The reward is recorded against the code,
+      // and head office credits the code's owner when it has both facts
+      // (docs/sync.md, "Codes issued at another store").
+      st = events.add("reward_accrued", {{"customer_id", nullptr},
+                                         {"side", "referrer"},
+                                         {"attribute_by", "code"},
+                                         {"kind", rules::name_of(d.referrer.kind)},
+                                         {"amount", unit.empty() ? 0 : reward},
+                                         {"currency", currency},
+                                         {"spendable_at_ms", record.referrer_spendable_at_ms},
+                                         {"held", d.referrer.held},
+                                         {"code", code.normalized},
+                                         {"txn_id", txn_id}});
+      if (!st) return st.error();
+    }
     json out = {{"code", codes::display(code.normalized)},
                 {"program", record.program},
                 {"discount_minor", record.discount_minor},

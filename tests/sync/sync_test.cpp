@@ -1,0 +1,245 @@
+// Sync end to end (docs/sync.md): two stores, each the real librefpos.so
+// (dlopen) on its own SQLite file with its own client certificate, and the
+// real refpos-hq process on 127.0.0.1 over mutual TLS 1.3. The story of
+// DESIGN.md section 8: a code issued at one store, redeemed at the other
+// while offline, both sync, and the referrer's balance shows at the first.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sys/stat.h>
+#include <vector>
+
+#include "crypto/ed25519.hpp"
+#include "harness.hpp"
+#include "plugin.hpp"
+
+using namespace refpos::test;
+
+namespace {
+
+void write_file(const std::string& path, const std::string& text, mode_t mode) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  REQUIRE(out.good());
+  REQUIRE(::chmod(path.c_str(), mode) == 0);
+}
+
+struct Progress {
+  std::vector<std::tuple<std::string, std::int64_t, std::int64_t>> calls;
+  static void record(void* self, const char* stage, int64_t done, int64_t total) {
+    static_cast<Progress*>(self)->calls.emplace_back(stage, done, total);
+  }
+};
+
+// A store folder with the plugin open on it, configured to sync with `hq`.
+struct SyncedStore {
+  TempDir dir;
+  json config;
+  std::unique_ptr<StoreHandle> store;
+
+  SyncedStore(const std::string& store_id, const Credentials& creds, std::uint16_t port,
+              const std::string& signing_public_hex = {}) {
+    const TestChain& chain = TestChain::get();
+    write_file(dir.str() + "/store.pem", creds.cert_pem, 0644);
+    write_file(dir.str() + "/store.key", creds.key_pem, 0600);
+    config = default_config(dir.str() + "/data");
+    config["store_id"] = store_id;
+    config["sync"] = {
+        {"url", "https://127.0.0.1:" + std::to_string(port)},
+        {"ca_file", chain.ca_file},
+        {"cert_file", dir.str() + "/store.pem"},
+        {"key_file", dir.str() + "/store.key"},
+        {"signing_public_key_hex",
+         signing_public_hex.empty() ? *refpos::crypto::ed25519_public_of(chain.signing_key_hex)
+                                    : signing_public_hex},
+        {"batch_events", 7},
+        {"timeout_ms", 20'000}};
+    store = std::make_unique<StoreHandle>(config);
+  }
+
+  Reply sync(Progress* progress = nullptr) {
+    char* answer = nullptr;
+    Reply reply;
+    reply.status = plugin_api().sync(store->raw(), "{}", 2, progress ? &Progress::record : nullptr,
+                                     progress, &answer);
+    if (answer != nullptr) reply.text = answer;
+    plugin_api().free_buffer(answer);
+    reply.message = plugin_api().last_error(store->raw());
+    reply.body = json::parse(reply.text, nullptr, false);
+    return reply;
+  }
+
+  json wallet(const std::string& customer) {
+    auto r = store->customer(customer);
+    REQUIRE(r.status == REFPOS_OK);
+    return r.body["wallet"];
+  }
+  std::string data() const { return dir.str() + "/data"; }
+};
+
+json with_code(json request, const std::string& code) {
+  request["code"] = code;
+  return request;
+}
+
+std::string issued_code(const Reply& commit) {
+  REQUIRE(commit.status == REFPOS_OK);
+  REQUIRE(commit.body["issued_code"].is_object());
+  return commit.body["issued_code"]["normalized"].get<std::string>();
+}
+
+}  // namespace
+
+TEST_CASE("sync: a code issued at A, redeemed at B offline; after both sync A shows the referrer's reward") {
+  HqProcess hq;
+  const TestChain& chain = TestChain::get();
+  SyncedStore a("store-a", chain.store_a, hq.port());
+  SyncedStore b("store-b", chain.store_b, hq.port());
+
+  const std::string code = issued_code(a.store->commit(cart("A-1", "alice", {5000})));
+  Progress progress;
+  auto first = a.sync(&progress);
+  REQUIRE_MESSAGE(first.status == REFPOS_OK, first.message);
+  CHECK(first.body["pushed"].get<std::int64_t>() > 0);
+  CHECK(first.body["acked_seq"] == first.body["pushed"]);
+  // batch_events is 7: several batches, progress after each, ending complete.
+  CHECK(first.body["batches"].get<std::int64_t>() ==
+        (first.body["pushed"].get<std::int64_t>() + 6) / 7);
+  REQUIRE(progress.calls.size() >= 3);
+  CHECK(std::get<0>(progress.calls.front()) == "push");
+  CHECK(std::get<1>(progress.calls.front()) == 0);
+  CHECK(std::get<0>(progress.calls.back()) == "pull");
+  CHECK(std::get<1>(progress.calls.back()) == 1);
+
+  // B has never synced: it checks the code offline with the chain's key.
+  auto redeemed = b.store->commit(with_code(cart("B-1", "bob", {8000}), code));
+  REQUIRE(redeemed.status == REFPOS_OK);
+  REQUIRE(redeemed.body["redemption"].is_object());
+  CHECK(a.wallet("alice")["balance_minor"] == 0);
+
+  REQUIRE(b.sync().status == REFPOS_OK);
+  auto pulled = a.sync();
+  REQUIRE_MESSAGE(pulled.status == REFPOS_OK, pulled.message);
+  CHECK(pulled.body["wallets"].get<std::int64_t>() >= 1);
+  // The reward earned at B is alice's at A now (default rules: $10.00 store
+  // credit, spendable at once); B still counts it once, from its own ledger.
+  CHECK(a.wallet("alice")["balance_minor"] == 1000);
+  CHECK(b.wallet("alice")["balance_minor"] == 1000);
+
+  // Syncing again changes nothing but the sync's own record.
+  const auto before = snapshot_of(a.data());
+  auto again = a.sync();
+  REQUIRE(again.status == REFPOS_OK);
+  CHECK(again.body["wallets"] == 0);
+  CHECK(a.wallet("alice")["balance_minor"] == 1000);
+  const auto after = snapshot_of(a.data());
+  CHECK(after.wallets == before.wallets);
+  CHECK(after.codes == before.codes);
+  CHECK(audit_store(a.data(), "store-a").empty());
+  CHECK(audit_store(b.data(), "store-b").empty());
+}
+
+TEST_CASE("sync: a rule set published by an admin reaches the store, signed; a wrong key installs nothing") {
+  HqProcess hq;
+  const TestChain& chain = TestChain::get();
+  json rules = default_rules();
+  rules["version"] = 2;
+  rules["referee"]["percent_off_bp"] = 3000;
+  TlsClient admin(hq.port(), chain.admin);
+  REQUIRE(admin.handshake_ok());
+  auto published = admin.request("POST", "/v1/admin/rules", rules.dump());
+  REQUIRE(published.has_value());
+  REQUIRE_MESSAGE(published->status == 200, published->body);
+
+  // A store pinning another head office's key refuses the rule set whole.
+  const auto stranger = *refpos::crypto::ed25519_generate();
+  SyncedStore wary("store-b", chain.store_b, hq.port(), stranger.public_hex);
+  auto refused = wary.sync();
+  CHECK(refused.status == REFPOS_E_BAD_REQUEST);
+  CHECK(refused.message.find("not signed by this chain's head office") != std::string::npos);
+  auto still = wary.store->preview(cart("P-0", "carol", {10000}));
+  REQUIRE(still.status == REFPOS_OK);
+
+  SyncedStore a("store-a", chain.store_a, hq.port());
+  auto synced = a.sync();
+  REQUIRE_MESSAGE(synced.status == REFPOS_OK, synced.message);
+  CHECK(synced.body["rules_version"] == 2);
+  // The new rules are in force on the same handle, and after a reopen.
+  const std::string code = issued_code(a.store->commit(cart("A-1", "alice", {5000})));
+  auto preview = a.store->preview(with_code(cart("P-1", "dan", {10000}), code));
+  REQUIRE(preview.status == REFPOS_OK);
+  CHECK(preview.body["discount_minor"] == 3000);
+  a.store.reset();
+  a.store = std::make_unique<StoreHandle>(a.config);
+  preview = a.store->preview(with_code(cart("P-2", "dan", {10000}), code));
+  CHECK(preview.body["discount_minor"] == 3000);
+}
+
+TEST_CASE("sync: a store certificate pushing as another store is refused and nothing moves") {
+  HqProcess hq;
+  const TestChain& chain = TestChain::get();
+  // Store B's folder presenting store A's certificate.
+  SyncedStore impostor("store-b", chain.store_a, hq.port());
+  REQUIRE(impostor.store->commit(cart("B-1", "erin", {5000})).status == REFPOS_OK);
+  auto refused = impostor.sync();
+  CHECK(refused.status == REFPOS_E_STORAGE);
+  CHECK(refused.message.find("403") != std::string::npos);
+  // Its mark did not move: a correct certificate later sends everything.
+  SyncedStore b("store-b", chain.store_b, hq.port());
+  REQUIRE(b.store->commit(cart("B-1", "erin", {5000})).status == REFPOS_OK);
+  auto ok = b.sync();
+  REQUIRE_MESSAGE(ok.status == REFPOS_OK, ok.message);
+  CHECK(ok.body["pushed"].get<std::int64_t>() > 0);
+}
+
+TEST_CASE("sync: without a sync section the call says so; an unreachable head office is a storage error") {
+  TempDir dir;
+  StoreHandle plain(default_config(dir.str()));
+  char* answer = nullptr;
+  CHECK(plugin_api().sync(plain.raw(), "{}", 2, nullptr, nullptr, &answer) == REFPOS_E_CONFIG);
+  plugin_api().free_buffer(answer);
+  CHECK(std::string(plugin_api().last_error(plain.raw())).find("no \"sync\" section") !=
+        std::string::npos);
+
+  const TestChain& chain = TestChain::get();
+  std::uint16_t closed_port = 0;
+  {
+    HqProcess hq;
+    closed_port = hq.port();
+  }
+  SyncedStore a("store-a", chain.store_a, closed_port);
+  REQUIRE(a.store->commit(cart("A-1", "alice", {5000})).status == REFPOS_OK);
+  auto down = a.sync();
+  CHECK(down.status == REFPOS_E_STORAGE);
+  CHECK(down.message.find("cannot connect") != std::string::npos);
+  // The till still sells while head office is away.
+  CHECK(a.store->commit(cart("A-2", "amy", {5000})).status == REFPOS_OK);
+}
+
+TEST_CASE("sync: the redeeming store syncs before the issuing one; head office credits the owner when it learns them") {
+  HqProcess hq;
+  const TestChain& chain = TestChain::get();
+  SyncedStore a("store-a", chain.store_a, hq.port());
+  SyncedStore b("store-b", chain.store_b, hq.port());
+  const std::string code = issued_code(a.store->commit(cart("A-1", "alice", {5000})));
+  REQUIRE(b.store->commit(with_code(cart("B-1", "bob", {8000}), code)).status == REFPOS_OK);
+  // Head office hears of the reward first, with no owner for the code yet.
+  auto early = b.sync();
+  REQUIRE_MESSAGE(early.status == REFPOS_OK, early.message);
+  CHECK(early.body["wallets"] == 0);
+  auto late = a.sync();
+  REQUIRE_MESSAGE(late.status == REFPOS_OK, late.message);
+  CHECK(a.wallet("alice")["balance_minor"] == 1000);
+  // B learns of alice through the reward and sees the same balance.
+  REQUIRE(b.sync().status == REFPOS_OK);
+  CHECK(b.wallet("alice")["balance_minor"] == 1000);
+  // B voids the sale: head office takes the reward back everywhere.
+  auto voided = b.store->reverse({{"reversal_id", "R-1"}, {"txn_id", "B-1"}, {"kind", "void"},
+                                  {"terminal_id", "till-1"}});
+  REQUIRE(voided.status == REFPOS_OK);
+  REQUIRE(b.sync().status == REFPOS_OK);
+  REQUIRE(a.sync().status == REFPOS_OK);
+  CHECK(a.wallet("alice")["balance_minor"] == 0);
+  CHECK(b.wallet("alice")["balance_minor"] == 0);
+}
