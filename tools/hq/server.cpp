@@ -84,13 +84,15 @@ std::string utc_timestamp() {
   return out;
 }
 
-// One line per call, written with one fwrite so lines never interleave.
-void log_line(json entry) {
-  json line = json::object();
+// One line per call, written with one fwrite so lines never interleave; keys
+// in the order given, after "ts".
+using LogEntry = nlohmann::ordered_json;
+void log_line(const LogEntry& entry) {
+  LogEntry line = LogEntry::object();
   line["ts"] = utc_timestamp();
-  line.update(entry);
+  for (const auto& item : entry.items()) line[item.key()] = item.value();
   // Targets come from the network: invalid UTF-8 is replaced, never thrown on.
-  std::string text = line.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string text = line.dump(-1, ' ', false, LogEntry::error_handler_t::replace);
   text.push_back('\n');
   std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);
@@ -498,7 +500,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool ordinary = ec == net::error::eof || ec == ssl::error::stream_truncated ||
                           ec == net::error::operation_aborted || ec == http::error::end_of_stream;
     if (!ordinary || std::string_view(what) != "wait") {
-      json e = {{"event", "connection_closed"}, {"remote", remote_}, {"during", what},
+      LogEntry e = {{"event", "connection_closed"}, {"remote", remote_}, {"during", what},
                 {"reason", ec == beast::error::timeout ? std::string("deadline passed") : ec.message()}};
       if (caller_) e["caller"] = describe_caller(caller_);
       log_line(std::move(e));
@@ -612,7 +614,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string target(to_std(req.target()));
     if (target.size() > kMaxLoggedTargetBytes) target.resize(kMaxLoggedTargetBytes);
     log_line({{"remote", remote_},
-              {"caller", caller_ ? json(describe_caller(caller_)) : json(nullptr)},
+              {"caller", caller_ ? LogEntry(describe_caller(caller_)) : LogEntry(nullptr)},
               {"method", std::string(to_std(req.method_string()))},
               {"target", target},
               {"status", routed.reply.status},
