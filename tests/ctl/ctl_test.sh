@@ -116,6 +116,12 @@ assert r == {"store-007": True, "store-008": False}, r
     # Next update in 7 days.
     next=$(date -d "$("$OPENSSL" crl -in chain/ca/crl.pem -noout -nextupdate | cut -d= -f2)" +%s)
     (( next - $(date +%s) > 7*86400 - 600 && next - $(date +%s) <= 7*86400 )) || fail "nextUpdate"
+    # A week later the CRL is re-signed with the same serials and a later date.
+    REFPOS_CTL_NOW=$(( $(date +%s) + 6*86400 )) "$CTL" chain crl --dir chain >/dev/null
+    next2=$(date -d "$("$OPENSSL" crl -in chain/ca/crl.pem -noout -nextupdate | cut -d= -f2)" +%s)
+    (( next2 - next >= 6*86400 - 600 )) || fail "chain crl did not move nextUpdate"
+    "$OPENSSL" crl -in chain/ca/crl.pem -noout -text | grep -qi "Serial Number: $(
+      "$OPENSSL" x509 -in s7/tls/store.pem -noout -serial | cut -d= -f2)" || fail "chain crl lost a serial"
     # Revoking again is harmless; an unknown store fails.
     "$CTL" store revoke --chain chain --store-id store-007 >/dev/null
     expect_exit 1 "$CTL" store revoke --chain chain --store-id store-999
@@ -157,7 +163,7 @@ assert r == {"store-007": True, "store-008": False}, r
     grep -q "^refposctl: reading the chain's CA: .*ca.pem" err.txt || fail "$(cat err.txt)"
     ;;
   help)
-    for cmd in "" "chain" "chain init" "store" "store provision" "store revoke" "admin" \
+    for cmd in "" "chain" "chain init" "chain crl" "store" "store provision" "store revoke" "admin" \
                "admin issue"; do
       # shellcheck disable=SC2086
       "$CTL" $cmd --help > help.txt || fail "'refposctl $cmd --help' failed"

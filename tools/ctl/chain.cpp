@@ -128,6 +128,25 @@ void init_chain(const ChainInitOptions& options) {
             << "\n";
 }
 
+// The CRL is valid for kCrlDays: a head office checking client certificates
+// against an expired CRL refuses every store, so it is re-signed at least
+// weekly (from a timer) with the same revoked serials.
+void refresh_crl(const std::string& dir) {
+  const ChainPaths paths{dir};
+  const std::int64_t now = now_unix();
+  const ChainAuthority authority = must(load_authority(paths), "reading the chain's CA");
+  const ChainLock lock = must(ChainLock::acquire(paths), "locking the chain");
+  const auto issued = must(load_issued(paths), "reading the issued certificates");
+  if (auto written = write_file_atomically(paths.crl(), must(crl_for(authority, issued, now),
+                                                             "making the CRL"),
+                                           kPublicFileMode);
+      !written) {
+    fail(written.error().describe());
+  }
+  std::cout << paths.crl().string() << " re-signed, valid for " << kCrlDays
+            << " days (reload the head office: SIGHUP)\n";
+}
+
 }  // namespace
 
 void add_chain_commands(CLI::App& app) {
@@ -150,6 +169,14 @@ void add_chain_commands(CLI::App& app) {
                   "An IP address of the head office (repeatable; default 127.0.0.1)")
       ->check(kIpAddress);
   init.callback([options] { init_chain(*options); });
+
+  auto crl_dir = std::make_shared<std::string>();
+  CLI::App& crl = add_command(
+      chain, "crl",
+      "Re-sign DIR/ca/crl.pem with every revoked serial, valid 7 more days. The head office "
+      "refuses every client once its CRL has expired: run this at least weekly.");
+  crl.add_option("--dir", *crl_dir, "The chain's folder")->required()->check(CLI::ExistingDirectory);
+  crl.callback([crl_dir] { refresh_crl(*crl_dir); });
 }
 
 }  // namespace refpos::ctl

@@ -7,8 +7,10 @@
 
 namespace refpos::ctl {
 
-void add_chain_commands(CLI::App& app);  // chain init            (chain.cpp)
+void add_chain_commands(CLI::App& app);  // chain init|crl        (chain.cpp)
 void add_store_commands(CLI::App& app);  // store provision|revoke (store_certs.cpp)
 void add_admin_commands(CLI::App& app);  // admin issue            (admin_certs.cpp)
+// sync, status, rules publish, keys put, code revoke, hq block-store (hq_commands.cpp)
+void add_hq_commands(CLI::App& app);
 
 }  // namespace refpos::ctl
