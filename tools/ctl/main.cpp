@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   add_chain_commands(app);
   add_store_commands(app);
   add_admin_commands(app);
+  add_hq_commands(app);
 
   try {
     app.parse(argc, argv);
