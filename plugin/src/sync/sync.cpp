@@ -1,5 +1,9 @@
 #include "sync/sync.hpp"
 
+#include <openssl/evp.h>
+
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "crypto/ed25519.hpp"
@@ -328,6 +332,7 @@ Result<SyncReport> run_sync(const wire::StoreConfig& config, Transport& transpor
   SyncReport report;
   if (auto st = push(config, **db, transport, progress, report); !st) return st.error();
   if (auto st = pull(config, **db, transport, clock, progress, report); !st) return st.error();
+  report.next_sync_at_ms = next_sync_at_ms(config, clock.now_ms());
   return report;
 }
 
@@ -346,6 +351,32 @@ Result<SyncReport> sync_over_https(const wire::StoreConfig& config, const Clock&
   return run_sync(config, transport, clock, progress);
 }
 
+std::int64_t window_offset_ms(std::string_view store_id, int window_minutes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(store_id.data(), store_id.size(), digest, &n, EVP_sha256(), nullptr);
+  std::uint64_t h = 0;
+  for (int i = 0; i < 8; ++i) h = (h << 8) | digest[i];
+  const auto span = static_cast<std::uint64_t>(std::max(window_minutes, 1)) * 60'000U;
+  return static_cast<std::int64_t>(h % span);
+}
+
+std::int64_t next_sync_at_ms(const wire::StoreConfig& config, std::int64_t now_ms) {
+  const int start_minute = config.sync ? config.sync->window_start_minute : 120;
+  const int minutes = config.sync ? config.sync->window_minutes : 120;
+  const std::int64_t offset =
+      static_cast<std::int64_t>(start_minute) * 60'000 + window_offset_ms(config.store_id, minutes);
+  // Today's slot, else tomorrow's (a day later in local terms: the start of
+  // the next local day, so a DST change moves the slot with the clock).
+  std::int64_t day = config.time_zone.local_day_start_ms(now_ms);
+  for (int i = 0; i < 3; ++i) {
+    const std::int64_t slot = day + offset;
+    if (slot > now_ms) return slot;
+    day = config.time_zone.local_day_start_ms(day + 36 * 3'600'000);
+  }
+  return now_ms + 24 * 3'600'000;  // not reached: a day is never over 36 hours
+}
+
 std::string report_json(const SyncReport& r) {
   return json{{"pushed", r.pushed},
               {"batches", r.batches},
@@ -355,7 +386,8 @@ std::string report_json(const SyncReport& r) {
               {"code_keys_updated", r.code_keys_updated},
               {"revoked_codes", r.revoked_codes},
               {"wallets", r.wallets},
-              {"conflicts", r.conflicts}}
+              {"conflicts", r.conflicts},
+              {"next_sync_at_ms", r.next_sync_at_ms}}
       .dump();
 }
 

@@ -43,6 +43,7 @@ struct SyncReport {
   std::size_t revoked_codes = 0;
   std::size_t wallets = 0;
   std::size_t conflicts = 0;
+  std::int64_t next_sync_at_ms = 0;  // this store's next slot in its window
 };
 
 // Runs one sync for the store `config` describes (config.sync must be set).
@@ -59,6 +60,17 @@ Result<SyncReport> run_sync(const wire::StoreConfig& config, Transport& transpor
 // runs one sync over that connection.
 Result<SyncReport> sync_over_https(const wire::StoreConfig& config, const Clock& clock,
                                    const Progress& progress);
+
+// When this store should next sync (docs/sync.md, "Scheduling"): in its
+// nightly window (sync.window, in the store's time zone), at an offset
+// inside the window fixed by its store id (SHA-256), so a thousand stores
+// spread over the whole window and each keeps its slot from night to night.
+// The first such instant strictly after `now_ms`.
+std::int64_t next_sync_at_ms(const wire::StoreConfig& config, std::int64_t now_ms);
+
+// The store's fixed offset into its window, in milliseconds (0 <= offset <
+// window length).
+std::int64_t window_offset_ms(std::string_view store_id, int window_minutes);
 
 // The answer document of a sync (docs/api.md, "sync").
 std::string report_json(const SyncReport& report);

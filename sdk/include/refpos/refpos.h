@@ -240,7 +240,8 @@ typedef struct refpos_api {
      * of events to send; "pull": 0 of 1, then 1 of 1); it must not call the
      * plugin with this handle. On REFPOS_OK *answer is {"pushed",
      * "batches", "acked_seq", "cursor", "rules_version", "code_keys_updated",
-     * "revoked_codes", "wallets", "conflicts"}. Network failures are
+     * "revoked_codes", "wallets", "conflicts", "next_sync_at_ms"} (the
+     * store's next slot in its nightly window). Network failures are
      * REFPOS_E_STORAGE; head office refusing the log (a fork) is
      * REFPOS_E_CONFLICT. Whatever fails, running it again finishes the job.
      * Thread-safe: the till keeps selling on the same handle while a sync
