@@ -1,0 +1,102 @@
+// refpos-bench-hq's pieces (docs/benchmarks.md, "Head office: ingest and
+// 1,000 stores"): a temporary chain, the real refpos-hq process, events with
+// a valid hash chain, and the two measurements. Nothing here includes
+// Boost.Asio or Beast: the stores talk through refpos::sync::HttpsClient.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "latency.hpp"
+#include "sync/https_client.hpp"
+#include "sync/protocol.hpp"
+
+namespace refpos::bench {
+
+// A chain made with refpos_pki in `folder`: CA, the head office's
+// certificate for 127.0.0.1, an admin, and `stores` store certificates
+// (store-0001 ...), each with its own P-256 key. Files only; PEM text is not
+// kept.
+struct BenchChain {
+  std::string ca_file, crl_file, hq_cert_file, hq_key_file, signing_key_file;
+  sync::TlsFiles admin;
+  std::vector<std::string> store_ids;
+  std::vector<sync::TlsFiles> stores;
+};
+BenchChain make_chain(const std::string& folder, std::size_t stores);
+
+// refpos-hq started on 127.0.0.1 port 0 with its data in `folder`/hq-data;
+// ready once its "listening on" line was read. stop() sends SIGTERM and
+// waits; the destructor kills a server still running.
+class HqServer {
+ public:
+  HqServer(const std::string& hq_path, const std::string& folder, const BenchChain& chain,
+           std::int64_t header_timeout_ms);
+  ~HqServer();
+  HqServer(const HqServer&) = delete;
+  HqServer& operator=(const HqServer&) = delete;
+
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  [[nodiscard]] const std::string& log_path() const { return log_path_; }
+  // VmHWM of the server process in bytes (its peak resident set so far).
+  [[nodiscard]] std::int64_t peak_resident_bytes() const;
+  // SIGTERM, then the exit code (-1: killed by a signal or did not stop).
+  int stop();
+
+ private:
+  pid_t pid_ = -1;
+  int pidfd_ = -1;
+  bool stopped_ = false;
+  std::uint16_t port_ = 0;
+  std::string log_path_;
+};
+
+// `count` events of one store from seq 1, chained with store::event_hash;
+// bodies shaped like the plugin's (a referral sale is customer_registered,
+// code_redeemed, reward_accrued, code_issued, txn_committed); customer ids
+// and codes carry the store id, so stores never share them.
+std::vector<sync::WireEvent> make_events(const std::string& store_id, std::size_t count);
+
+// ---- ingest: one store, one connection, against raw SQLite -------------
+
+struct IngestResult {
+  std::size_t events = 0;
+  std::size_t batches = 0;
+  std::int64_t body_bytes = 0;        // sum of the events' bodies
+  std::int64_t request_bytes = 0;     // sum of the POST bodies
+  std::int64_t ingest_ns = 0;         // first request to last ack
+  std::vector<std::int64_t> batch_ns; // one request + ack each
+  std::int64_t raw_ns = 0;            // raw SQLite, all transactions
+  std::vector<std::int64_t> raw_txn_ns;
+  std::int64_t acked_seq = 0;
+};
+IngestResult run_ingest(const HqServer& server, const BenchChain& chain, const std::string& folder,
+                        const std::vector<sync::WireEvent>& events, std::size_t batch_size);
+
+// ---- many stores at once -------------------------------------------------
+
+struct StoresResult {
+  std::size_t stores = 0;
+  std::size_t connected = 0;   // handshakes that succeeded
+  std::size_t completed = 0;   // pushed everything and pulled once
+  std::int64_t events_sent = 0;
+  std::int64_t events_acked = 0;       // from the stores' acks
+  std::int64_t events_verified = 0;    // from GET /v1/status (admin)
+  std::size_t stores_short = 0;        // status acked_seq != what was sent
+  // Head office acknowledged events it does not hold (status acked_seq below
+  // the store's last ack), or a store that finished holds less than it sent.
+  std::size_t stores_lost = 0;
+  std::int64_t connect_ns = 0;         // all handshakes, wall
+  std::int64_t sync_ns = 0;            // release to the last store done, wall
+  std::vector<std::int64_t> store_ns;  // per store: first push to pull answer
+  std::vector<std::string> errors;     // the first few
+};
+StoresResult run_stores(const HqServer& server, const BenchChain& chain, std::size_t events_per_store,
+                        std::size_t batch_size);
+
+}  // namespace refpos::bench

@@ -1,0 +1,296 @@
+// refpos-bench-hq: the head office under load, next to limits measured in
+// the same run (docs/benchmarks.md, "Head office: ingest and 1,000 stores").
+//
+// 1. Ingest: one store pushes --events events in batches of 500 over one
+//    keep-alive mutual-TLS connection to the real refpos-hq; the same rows
+//    then go into a raw SQLite file (WAL, synchronous=FULL) in transactions
+//    of 500. Budget: ingest rate >= 0.5 x raw rate.
+// 2. Stores: --stores stores, each with its own certificate and connection,
+//    all connected at once, push --store-events events each and pull once.
+//    Budgets: every store completes, nothing is lost (GET /v1/status as an
+//    admin), the server's peak resident set (VmHWM) under --rss-limit-mib.
+//
+// Not a test: its figures depend on the machine (one smoke run is a ctest
+// test that only checks that the run completes and nothing was lost).
+//
+// Exit codes: 0 every budget passes; 1 a budget fails or the run could not
+// be made; 2 usage error; 3 head office lost events a store sent.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"  // CLI11's split(), see checkout/main.cpp
+#include <CLI/CLI.hpp>
+#pragma GCC diagnostic pop
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <exception>
+#include <optional>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <sqlite3.h>
+
+#include "bench_error.hpp"
+#include "hq_bench.hpp"
+#include "machine_load.hpp"
+#include "temp_folder.hpp"
+
+namespace {
+
+using namespace refpos::bench;
+
+constexpr int kExitPass = 0;
+constexpr int kExitFail = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitLost = 3;
+
+struct Options {
+  std::string hq_path = REFPOS_HQ_PATH;
+  std::size_t events = 50'000;
+  std::size_t batch = 500;
+  std::size_t stores = 1000;
+  std::size_t store_events = 40;
+  std::size_t store_batch = 20;
+  double rss_limit_mib = 64;
+  double min_ingest_ratio = 0.5;
+};
+
+std::string fixed(double value, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+  return buf;
+}
+
+std::string duration(std::int64_t ns) {
+  const double v = static_cast<double>(ns);
+  if (ns >= 1'000'000'000) return fixed(v / 1e9, 2) + " s";
+  if (ns >= 1'000'000) return fixed(v / 1e6, 2) + " ms";
+  return fixed(v / 1e3, 1) + " µs";
+}
+
+std::string rate(double per_s, const char* unit) { return fixed(per_s, 0) + " " + unit; }
+
+std::string mib(std::int64_t bytes) { return fixed(static_cast<double>(bytes) / 1048576.0, 1) + " MiB"; }
+
+std::string load(double l) { return l < 0 ? "unknown" : fixed(l, 2); }
+
+// The display width of UTF-8 text (µ is two bytes, one column).
+std::size_t columns(const std::string& s) {
+  std::size_t n = 0;
+  for (const char c : s)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+struct Row {
+  std::string figure, measured, limit, ratio, budget, result;
+};
+
+void print_rows(std::ostream& out, const std::vector<Row>& rows) {
+  const std::vector<std::string> head = {"figure", "measured", "limit", "ratio", "budget", "result"};
+  std::vector<std::vector<std::string>> cells = {head};
+  for (const auto& r : rows) cells.push_back({r.figure, r.measured, r.limit, r.ratio, r.budget, r.result});
+  std::vector<std::size_t> width(head.size(), 0);
+  for (const auto& line : cells)
+    for (std::size_t i = 0; i < line.size(); ++i) width[i] = std::max(width[i], columns(line[i]));
+  for (const auto& line : cells) {
+    std::string text;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      text += line[i];
+      if (i + 1 < line.size()) text += std::string(width[i] - columns(line[i]) + 2, ' ');
+    }
+    out << text << "\n";
+  }
+}
+
+const char* verdict(bool pass) { return pass ? "PASS" : "FAIL"; }
+
+// The bench holds ~1000 connections and the server as many: raise the soft
+// limit on open files to the hard one (refpos-hq inherits it).
+std::string raise_open_files() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return "unknown";
+  const rlim_t before = limit.rlim_cur;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return std::to_string(limit.rlim_cur) + " (was " + std::to_string(before) + ", hard " +
+         std::to_string(limit.rlim_max) + ")";
+}
+
+void define_flags(CLI::App& app, Options& o) {
+  app.add_option("--hq", o.hq_path, "refpos-hq executable to start")
+      ->type_name("PATH")->check(CLI::ExistingFile)->capture_default_str();
+  app.add_option("--events", o.events, "ingest: events one store pushes (0: skip the ingest run)")
+      ->type_name("N")->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}))->capture_default_str();
+  app.add_option("--batch", o.batch, "ingest: events per batch and per raw SQLite transaction")
+      ->type_name("N")->check(CLI::Range(std::size_t{1}, refpos::sync::kMaxBatchEvents))->capture_default_str();
+  app.add_option("--stores", o.stores, "stores syncing at once, each with its own certificate (0: skip)")
+      ->type_name("N")->check(CLI::Range(std::size_t{0}, std::size_t{10'000}))->capture_default_str();
+  app.add_option("--store-events", o.store_events, "events each of those stores pushes")
+      ->type_name("N")->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))->capture_default_str();
+  app.add_option("--store-batch", o.store_batch, "events per batch for those stores")
+      ->type_name("N")->check(CLI::Range(std::size_t{1}, refpos::sync::kMaxBatchEvents))->capture_default_str();
+  app.add_option("--rss-limit-mib", o.rss_limit_mib, "budget: the server's peak resident set (VmHWM)")
+      ->type_name("MIB")->check(CLI::Range(1.0, 1e6))->capture_default_str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{
+      "refpos head-office benchmark: ingest over one mutual-TLS connection against raw SQLite\n"
+      "inserts, then many stores syncing at once (each its own certificate and connection),\n"
+      "against the real refpos-hq.\n"
+      "Exit codes: 0 all budgets pass, 1 a budget fails or the run failed, 2 usage error,\n"
+      "3 head office lost events that a store sent."};
+  define_flags(app, o);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitPass : kExitUsage;
+  }
+  if (o.events == 0 && o.stores == 0) {
+    std::cerr << "refpos-bench-hq: nothing to run (--events 0 and --stores 0)\n";
+    return kExitUsage;
+  }
+
+  try {
+    const std::string nofile = raise_open_files();
+    TempFolder folder;
+    const double load_before = one_minute_load_average();
+    const auto chain_start = BenchClock::now();
+    const BenchChain chain = make_chain(folder.path(), std::max<std::size_t>(o.stores, 1));
+    const std::int64_t chain_ns = elapsed_ns(chain_start, BenchClock::now());
+
+    // The stores' connections wait, connected and silent, until all of them
+    // are: longer than the default 10 s header deadline with 1000 of them.
+    HqServer server(o.hq_path, folder.path(), chain, 300'000);
+
+    std::optional<IngestResult> ingest;
+    if (o.events > 0) {
+      const auto events = make_events(chain.store_ids.at(0), o.events);
+      ingest = run_ingest(server, chain, folder.path(), events, o.batch);
+    }
+    std::optional<StoresResult> stores;
+    const std::int64_t rss_after_ingest = server.peak_resident_bytes();
+    std::int64_t peak_rss = 0;
+    int server_exit = 0;
+    std::optional<HqServer> fresh;
+    if (o.stores > 0) {
+      // A fresh head office for the stores (ingest's store is store-0001 too,
+      // and its peak resident set must not count here).
+      server_exit = server.stop();
+      const std::string stores_folder = folder.child("stores");
+      if (::mkdir(stores_folder.c_str(), 0700) != 0) throw BenchError("cannot create " + stores_folder);
+      fresh.emplace(o.hq_path, stores_folder, chain, 300'000);
+      stores = run_stores(*fresh, chain, o.store_events, o.store_batch);
+      peak_rss = fresh->peak_resident_bytes();
+      const int code = fresh->stop();
+      if (server_exit == 0) server_exit = code;
+    } else {
+      peak_rss = rss_after_ingest;
+      server_exit = server.stop();
+    }
+    const double load_after = one_minute_load_average();
+
+    // ---- report ----
+    std::ostream& out = std::cout;
+    out << "refpos head-office benchmark: SQLite " << sqlite3_libversion() << "\n";
+    out << "hq       " << o.hq_path << "\n";
+    const std::string fs = file_system_name(folder.path());
+    out << "folder   " << folder.path() << " (" << fs << ")"
+        << (fsync_is_free(fs) ? "  WARNING: fsync is free on this file system" : "") << "\n";
+    out << "machine  " << std::thread::hardware_concurrency() << " cores, 1-min load average "
+        << load(load_before) << " before, " << load(load_after) << " after; open files " << nofile << "\n";
+    out << "chain    CA, head office, admin and " << chain.stores.size() << " store certificates (P-256) in "
+        << duration(chain_ns) << "\n";
+
+    std::vector<Row> rows;
+    bool pass = true;
+    if (ingest) {
+      const double ingest_rate = static_cast<double>(ingest->events) / (static_cast<double>(ingest->ingest_ns) / 1e9);
+      const double raw_rate = static_cast<double>(ingest->events) / (static_cast<double>(ingest->raw_ns) / 1e9);
+      const double ratio = ingest_rate / raw_rate;
+      const bool ok = ratio >= o.min_ingest_ratio;
+      pass = pass && ok;
+      out << "ingest   " << ingest->events << " events of one store (body "
+          << ingest->body_bytes / static_cast<std::int64_t>(ingest->events) << " B on average), "
+          << ingest->batches << " batches of up to " << o.batch << " ("
+          << ingest->request_bytes / static_cast<std::int64_t>(ingest->batches)
+          << " B per request) over one connection; raw SQLite: the same rows, one transaction per batch\n";
+      const auto batch = summarize(ingest->batch_ns);
+      const auto raw_txn = summarize(ingest->raw_txn_ns);
+      rows.push_back({"ingest rate", rate(ingest_rate, "events/s"), rate(raw_rate, "rows/s (raw SQLite)"),
+                      fixed(ratio, 2), ">= " + fixed(o.min_ingest_ratio, 1), verdict(ok)});
+      rows.push_back({"ingest, wall", duration(ingest->ingest_ns), duration(ingest->raw_ns) + " (raw SQLite)",
+                      fixed(static_cast<double>(ingest->ingest_ns) / static_cast<double>(ingest->raw_ns), 2), "-",
+                      "-"});
+      rows.push_back({"batch p50", duration(batch.p50_ns), duration(raw_txn.p50_ns) + " (raw txn p50)",
+                      fixed(static_cast<double>(batch.p50_ns) / static_cast<double>(raw_txn.p50_ns), 2), "-", "-"});
+      rows.push_back({"batch p99", duration(batch.p99_ns), duration(raw_txn.p99_ns) + " (raw txn p99)",
+                      fixed(static_cast<double>(batch.p99_ns) / static_cast<double>(raw_txn.p99_ns), 2), "-", "-"});
+      if (!stores) rows.push_back({"server resident, peak", mib(peak_rss), "-", "-", "-", "-"});
+      else rows.push_back({"server resident after ingest", mib(rss_after_ingest), "-", "-", "-", "-"});
+    }
+    bool lost = false;
+    if (stores) {
+      const auto& s = *stores;
+      const std::int64_t limit = static_cast<std::int64_t>(o.rss_limit_mib * 1048576.0);
+      const bool all_done = s.completed == s.stores && s.stores_short == 0;
+      const bool rss_ok = peak_rss < limit;
+      lost = s.stores_lost > 0;
+      pass = pass && all_done && rss_ok && !lost;
+      out << "stores   " << s.stores << " stores, each its own certificate, connection and thread; all connected "
+          << "before any pushes; " << o.store_events << " events each in batches of " << o.store_batch
+          << ", then one GET /v1/updates; checked with GET /v1/status as an admin\n";
+      const std::string n = std::to_string(s.stores);
+      rows.push_back({"stores completed", std::to_string(s.completed), n, "-", "all", verdict(s.completed == s.stores)});
+      rows.push_back({"events held by head office", std::to_string(s.events_verified), std::to_string(s.events_sent) +
+                      " (sent)", "-", "all, none lost", verdict(s.stores_short == 0 && !lost)});
+      rows.push_back({"events acked to the stores", std::to_string(s.events_acked), std::to_string(s.events_sent) +
+                      " (sent)", "-", "-", "-"});
+      rows.push_back({"server resident, peak (VmHWM)", mib(peak_rss), mib(limit) + " (budget)",
+                      fixed(static_cast<double>(peak_rss) / static_cast<double>(limit), 2),
+                      "< " + fixed(o.rss_limit_mib, 0) + " MiB", verdict(rss_ok)});
+      rows.push_back({"connect, all stores (wall)", duration(s.connect_ns), "-", "-", "-", "-"});
+      rows.push_back({"sync, all stores (wall)", duration(s.sync_ns), "-", "-", "-", "-"});
+      if (!s.store_ns.empty()) {
+        const auto per_store = summarize(s.store_ns);
+        rows.push_back({"per-store sync p50", duration(per_store.p50_ns), "-", "-", "-", "-"});
+        rows.push_back({"per-store sync p99", duration(per_store.p99_ns), "-", "-", "-", "-"});
+      }
+    }
+    out << "\n";
+    print_rows(out, rows);
+    out << "\n";
+    if (stores) {
+      out << "per-store sync: from the release (all " << stores->stores
+          << " connected) to that store's pull answer; wall: to the last one\n";
+      for (const auto& e : stores->errors) out << "error: " << e << "\n";
+      if (stores->stores_lost > 0)
+        out << stores->stores_lost << " stores: head office holds fewer events than it acknowledged or was sent\n";
+    }
+    if (server_exit != 0) {
+      out << "refpos-hq did not stop cleanly after SIGTERM (exit " << server_exit << ")\n";
+      pass = false;
+    }
+    if (lost) {
+      out << "EVENTS LOST\n";
+      return kExitLost;
+    }
+    out << (pass ? "every budget passed" : "a budget FAILED") << "\n";
+    return pass ? kExitPass : kExitFail;
+  } catch (const std::exception& e) {
+    std::cerr << "refpos-bench-hq: " << e.what() << "\n";
+    return kExitFail;
+  }
+}
