@@ -427,16 +427,19 @@ struct Reference {
 
 // A run's end state against the uninterrupted one. A sync that was cut
 // after the store applied the pull leaves one more sync_applied event (and
-// the next sync pushes it): the events of the sale log must be the same
-// ones, and everything else equal.
+// the next sync pushes it, one more batch, so one more head-office change):
+// the events of the sale log must be the same ones, the acked seq and the
+// cursors the reference's plus those extra records, everything else equal.
 void check_same_outcome(const FinalState& got) {
   const FinalState& ref = Reference::get().state;
   CHECK(got.audit == "");
   CHECK(got.backlog == ref.backlog);
   CHECK(got.wallets == ref.wallets);
   CHECK(got.codes == ref.codes);
-  CHECK(got.store_cursor == ref.store_cursor);
-  CHECK(got.hq_cursor == ref.hq_cursor);
+  // One pushed batch is one head-office change: each extra sync record
+  // pushed moved head office's counter by one; the store is up to date.
+  CHECK(got.store_cursor == got.hq_cursor);
+  CHECK(got.hq_cursor - (got.sync_applied - 1) == ref.hq_cursor);
   CHECK_FALSE(got.hq_flagged);
   CHECK(got.hq_acked == got.store_acked);
   // Everything up to the last sync's own record is at head office...
@@ -450,7 +453,7 @@ std::string child_path() {
   return (fs::read_symlink("/proc/self/exe").parent_path() / "refpos_sync_child").string();
 }
 
-const char* name_of(Direction d) { return d == Direction::to_server ? "store->hq" : "hq->store"; }
+std::string name_of(Direction d) { return d == Direction::to_server ? "store->hq" : "hq->store"; }
 
 struct CutPoint {
   Direction direction;
@@ -505,7 +508,7 @@ TEST_CASE("sync faults: the reference run syncs the whole backlog in several bat
   CHECK(ref.state.wallets.contains("alice/store_credit"));
 }
 
-TEST_CASE("sync faults: the connection cut after byte k of either direction, then a sync to the end") {
+TEST_CASE("sync faults: the connection cut after byte k of either direction and then a sync to the end") {
   const auto points = cut_points();
   MESSAGE(points.size() << " cut points");
   for (const auto& point : points) {
@@ -515,7 +518,9 @@ TEST_CASE("sync faults: the connection cut after byte k of either direction, the
     run.point_at(proxy.port());
     const auto cut = run.sync();
     CHECK_MESSAGE((cut.status == REFPOS_OK || cut.status == REFPOS_E_STORAGE), cut.message);
-    CHECK(proxy.cut());
+    // A stream a byte or two shorter than the reference's (signature
+    // lengths vary) may end before k: then the sync simply succeeded.
+    CHECK((proxy.cut() || cut.status == REFPOS_OK));
     run.settle();
     check_same_outcome(run.state());
   }
@@ -554,7 +559,7 @@ bool killed(int status) { return WIFSIGNALED(status) && WTERMSIG(status) == SIGK
 
 }  // namespace
 
-TEST_CASE("sync faults: the store's process killed after its n-th progress report, then a sync to the end") {
+TEST_CASE("sync faults: the store's process killed after its n-th progress report and then a sync to the end") {
   const Reference& ref = Reference::get();
   const std::int64_t b = ref.batches;
   // 1: before anything is sent; 2, 3: after the first acknowledgements; a
@@ -577,7 +582,7 @@ TEST_CASE("sync faults: the store's process killed after its n-th progress repor
   }
 }
 
-TEST_CASE("sync faults: the store's process killed when the stream reaches byte k, then a sync to the end") {
+TEST_CASE("sync faults: the store's process killed when the stream reaches byte k and then a sync to the end") {
   const Reference& ref = Reference::get();
   const auto& down = ref.ends[static_cast<int>(Direction::to_client)];
   const auto& up = ref.ends[static_cast<int>(Direction::to_server)];
@@ -596,7 +601,7 @@ TEST_CASE("sync faults: the store's process killed when the stream reaches byte 
     CutProxy proxy(run.hq->port(), CutPlan{point.direction, point.k, [&child] { child.kill_now(); }});
     run.point_at(proxy.port(), false);
     const int status = child.run(run, 0);
-    CHECK(proxy.cut());
+    CHECK((proxy.cut() || (WIFEXITED(status) && WEXITSTATUS(status) == 0)));
     // The last byte may let the sync finish before the kill lands.
     CHECK_MESSAGE((killed(status) || (WIFEXITED(status) && (WEXITSTATUS(status) == 0 ||
                                                           WEXITSTATUS(status) == REFPOS_E_STORAGE))),
@@ -606,7 +611,7 @@ TEST_CASE("sync faults: the store's process killed when the stream reaches byte 
   }
 }
 
-TEST_CASE("sync faults: head office killed when the stream reaches byte k, restarted on its files, then a sync to the end") {
+TEST_CASE("sync faults: head office killed when the stream reaches byte k, restarted on its files and then a sync to the end") {
   const Reference& ref = Reference::get();
   const auto& down = ref.ends[static_cast<int>(Direction::to_client)];
   const auto& up = ref.ends[static_cast<int>(Direction::to_server)];
@@ -627,7 +632,8 @@ TEST_CASE("sync faults: head office killed when the stream reaches byte k, resta
     run.point_at(proxy.port());
     const auto cut = run.sync();
     CHECK_MESSAGE((cut.status == REFPOS_OK || cut.status == REFPOS_E_STORAGE), cut.message);
-    CHECK(proxy.cut());
+    CHECK((proxy.cut() || cut.status == REFPOS_OK));
+    if (!proxy.cut()) run.hq->kill_now();  // the stream ended before k: kill it anyway
     run.hq = std::make_unique<HqAt>(run.hq_dir());  // the same files, a new port
     run.settle();
     check_same_outcome(run.state());
