@@ -12,6 +12,7 @@
 #include "crypto/ed25519.hpp"
 #include "harness.hpp"
 #include "plugin.hpp"
+#include "schema_check.hpp"
 
 using namespace refpos::test;
 
@@ -83,6 +84,12 @@ json with_code(json request, const std::string& code) {
   return request;
 }
 
+json schema(const std::string& name) {
+  std::ifstream in(std::string(REFPOS_SCHEMA_DIR) + "/v1/" + name + ".schema.json");
+  REQUIRE(in.good());
+  return json::parse(in);
+}
+
 std::string issued_code(const Reply& commit) {
   REQUIRE(commit.status == REFPOS_OK);
   REQUIRE(commit.body["issued_code"].is_object());
@@ -101,6 +108,9 @@ TEST_CASE("sync: a code issued at A, redeemed at B offline; after both sync A sh
   Progress progress;
   auto first = a.sync(&progress);
   REQUIRE_MESSAGE(first.status == REFPOS_OK, first.message);
+  // The answer and the store's configuration match their published schemas.
+  CHECK(refpos::test::validate(schema("sync.answer"), first.body).empty());
+  CHECK(refpos::test::validate(schema("config"), a.config).empty());
   CHECK(first.body["pushed"].get<std::int64_t>() > 0);
   CHECK(first.body["acked_seq"] == first.body["pushed"]);
   // batch_events is 7: several batches, progress after each, ending complete.
