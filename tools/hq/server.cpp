@@ -708,6 +708,10 @@ void Server::on_accept(beast::error_code ec, tcp::socket socket) {
     socket.close(ignored);  // over the limit: refused before any TLS work
   } else {
     beast::error_code rec;
+    // Answers go out whole at once: without this, Nagle's algorithm holds
+    // the last segment of a TLS record back until the client's delayed ACK,
+    // tens of milliseconds per request.
+    socket.set_option(tcp::no_delay(true), rec);
     const auto peer = socket.remote_endpoint(rec);
     std::string remote = rec ? std::string("?") : peer.address().to_string() + ":" + std::to_string(peer.port());
     std::make_shared<Session>(*this, std::move(socket), *tls_, std::move(remote))->start();

@@ -170,6 +170,9 @@ Result<std::unique_ptr<HttpsClient>> HttpsClient::connect(const Endpoint& endpoi
   if (ec) {
     return transport_error("cannot connect to " + endpoint.host + ":" + std::to_string(endpoint.port), ec);
   }
+  // A request goes out whole at once (headers and body are separate TLS
+  // records): no wait for a delayed ACK under Nagle's algorithm.
+  tcp_layer.socket().set_option(tcp::no_delay(true), ec);
   tcp_layer.expires_after(timeout);
   stream.async_handshake(ssl::stream_base::client, [&](const beast::error_code& e) { ec = e; });
   impl->run();
