@@ -45,11 +45,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const auto usd = *refpos::money::find_currency("USD");
 
-  const auto checkout = refpos::wire::parse_checkout_request(text, usd, false);
-  check_failure(checkout, refpos::ErrorKind::bad_request);
-  if (checkout.ok()) {
-    check_cart(checkout->cart);
-    require(checkout->context.digest.size() == 32);
+  // A preview (no txn_id needed) cannot be replayed: it carries no digest.
+  const auto preview = refpos::wire::parse_checkout_request(text, usd, false);
+  check_failure(preview, refpos::ErrorKind::bad_request);
+  if (preview.ok()) {
+    check_cart(preview->cart);
+    require(preview->context.digest.empty());
+  }
+  const auto commit = refpos::wire::parse_checkout_request(text, usd, true);
+  check_failure(commit, refpos::ErrorKind::bad_request);
+  if (commit.ok()) {
+    check_cart(commit->cart);
+    require(commit->context.digest.size() == 32);
   }
   check_failure(refpos::wire::parse_reverse_request(text), refpos::ErrorKind::bad_request);
   check_failure(refpos::wire::parse_issue_code_request(text), refpos::ErrorKind::bad_request);
