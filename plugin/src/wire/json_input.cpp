@@ -44,11 +44,11 @@ std::size_t first_invalid_utf8(std::string_view s) {
   return std::string_view::npos;
 }
 
-Result<Json> parse_document(std::string_view text, std::string_view what) {
-  if (text.size() > kMaxRequestBytes) {
+Result<Json> parse_document(std::string_view text, std::string_view what, std::size_t max_bytes) {
+  if (text.size() > max_bytes) {
     return make_error(ErrorKind::bad_request, "",
                       std::string(what) + " is " + std::to_string(text.size()) +
-                          " bytes, more than the limit of " + std::to_string(kMaxRequestBytes));
+                          " bytes, more than the limit of " + std::to_string(max_bytes));
   }
   if (const auto bad = first_invalid_utf8(text); bad != std::string_view::npos) {
     return make_error(ErrorKind::bad_request, "",

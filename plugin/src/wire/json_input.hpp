@@ -33,7 +33,8 @@ inline constexpr std::size_t kMaxTextBytes = 512;
 std::size_t first_invalid_utf8(std::string_view s);
 
 // Parses a request document: size limit, valid UTF-8, an object at the top.
-Result<Json> parse_document(std::string_view text, std::string_view what);
+Result<Json> parse_document(std::string_view text, std::string_view what,
+                            std::size_t max_bytes = kMaxRequestBytes);
 
 // True if `s` is 1..max_bytes of UTF-8 without control characters. (The JSON
 // parser has already rejected ill-formed UTF-8.)
