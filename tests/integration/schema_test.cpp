@@ -65,6 +65,7 @@ const std::vector<std::string> kSchemaNames = {"config",
                                                "forget.answer",
                                                "install_rules.request",
                                                "install_rules.answer",
+                                               "sync.answer",
                                                "error",
                                                "version"};
 
