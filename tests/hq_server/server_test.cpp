@@ -4,10 +4,12 @@
 // the real binary on 127.0.0.1, the client is OpenSSL used directly.
 #include <doctest/doctest.h>
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 #include <string>
 
@@ -73,6 +75,31 @@ TEST_CASE("refused at the handshake: TLS 1.2, no certificate, another CA, expire
   SUBCASE("a leaf with serverAuth only") { CHECK(refused(hq.port(), chain.server_eku_store)); }
   // The server is still there for a good client after each refusal.
   CHECK_FALSE(refused(hq.port(), chain.store_a));
+}
+
+TEST_CASE("refpos-hq raises its soft open-file limit to the hard one (a socket per store)") {
+  rlimit before{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &before) == 0);
+  if (before.rlim_max <= 256) return;  // nothing to raise on this machine
+  rlimit low = before;
+  low.rlim_cur = 256;
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);  // inherited by the server
+  std::string soft;
+  {
+    HqProcess hq;
+    REQUIRE(setrlimit(RLIMIT_NOFILE, &before) == 0);
+    std::ifstream limits("/proc/" + std::to_string(hq.pid()) + "/limits");
+    for (std::string line; std::getline(limits, line);) {
+      if (line.rfind("Max open files", 0) == 0) {
+        std::istringstream fields(line.substr(std::string("Max open files").size()));
+        fields >> soft;
+      }
+    }
+    hq.signal(SIGTERM);
+    CHECK(hq.wait_exit(kGuardMs) == 0);
+  }
+  CHECK(soft == (before.rlim_max == RLIM_INFINITY ? std::string("unlimited")
+                                                 : std::to_string(before.rlim_max)));
 }
 
 TEST_CASE("key exchange: X25519, P-256 and P-384 are accepted, P-521 alone is refused") {

@@ -6,6 +6,8 @@
 // error. Errors go to stderr prefixed "refpos-hq: "; the request log is JSON
 // lines on stderr; stdout carries exactly one line, "listening on ADDR:PORT",
 // once connections are accepted (tests and supervisors wait for it).
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -112,6 +114,18 @@ refpos::hq::ServerOptions server_options(const refpos::hq::HqConfig& c) {
   return o;
 }
 
+// Every connected store is a socket: with the usual soft limit of 1,024
+// open files, max_connections (2,048 by default) would be cut short by
+// EMFILE. The soft limit goes up to the hard one (if even that is too low,
+// the log shows accept_failed lines).
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"refpos-hq " REFPOS_VERSION ": the chain's head office; stores sync with it over mutual TLS."};
   app.footer(kFooter);
@@ -137,6 +151,7 @@ int run(int argc, char** argv) {
   auto signing_hex = refpos::hq::read_signing_key_hex(config.signing_key_file);
   if (!signing_hex) return fail(kExitUsage, signing_hex.error().describe());
 
+  raise_open_file_limit();
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return fail(kExitRuntime, "data_dir: cannot create " + config.data_dir + ": " + ec.message());
