@@ -12,6 +12,7 @@ REFPOS_APT_PACKAGES=(
   libqrcodegencpp-dev libpng-dev libcli11-dev doctest-dev
   console-setup-linux  # receipt preview font (public domain), read at build time
   zbar-tools sqlite3 openssl                                          # tests and demo
+  chromium                                      # tests: the HTML report in a real browser
   python3 python3-pytest default-jdk-headless libjna-java             # SDK bindings
   abi-dumper abi-compliance-checker                                   # ABI checks
 )

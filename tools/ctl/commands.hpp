@@ -12,5 +12,6 @@ void add_store_commands(CLI::App& app);  // store provision|revoke (store_certs.
 void add_admin_commands(CLI::App& app);  // admin issue            (admin_certs.cpp)
 // sync, status, rules publish, keys put, code revoke, hq block-store (hq_commands.cpp)
 void add_hq_commands(CLI::App& app);
+void add_report_command(CLI::App& app);  // report               (report_command.cpp)
 
 }  // namespace refpos::ctl

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   add_store_commands(app);
   add_admin_commands(app);
   add_hq_commands(app);
+  add_report_command(app);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,112 @@
+// refposctl report: the referral report (docs/reports.md) of a store's
+// refpos.db or a head office's SQLite file, for a period [from, to), as
+// HTML, JSON or CSV. The file is opened read-only; the output goes to stdout
+// or, with --out, to a file written atomically (wholly there or not at all).
+//
+//   refposctl report --file PATH --from DATE --to DATE [--store ID] [--tz TZ]
+//                    [--format html|json|csv] [--out FILE] [--progress|--no-progress]
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "atomic_file.hpp"
+#include "command.hpp"
+#include "commands.hpp"
+#include "report.hpp"
+
+namespace refpos::ctl {
+namespace {
+
+struct ReportOptions {
+  std::string file;
+  std::string from;
+  std::string to;
+  std::string store;
+  std::string tz;
+  std::string format = "html";
+  std::string out;
+  bool progress = false;
+  bool no_progress = false;
+};
+
+// "report   120000/500000 [######........................]  24%" on stderr.
+void draw_progress(std::int64_t done, std::int64_t total) {
+  constexpr int kWidth = 30;
+  const std::int64_t shown = total > 0 ? std::min(done, total) : 0;
+  const int filled = total > 0 ? static_cast<int>(shown * kWidth / total) : kWidth;
+  const int percent = total > 0 ? static_cast<int>(shown * 100 / total) : 100;
+  std::string bar(static_cast<std::size_t>(filled), '#');
+  bar.append(static_cast<std::size_t>(kWidth - filled), '.');
+  std::fprintf(stderr, "\rreport %9lld/%-9lld [%s] %3d%%", static_cast<long long>(done),
+               static_cast<long long>(total), bar.c_str(), percent);
+  if (done >= total) std::fputc('\n', stderr);
+  std::fflush(stderr);
+}
+
+void run_report_command(const ReportOptions& o) {
+  auto period = report::parse_period(o.from, o.to, o.tz);
+  if (!period) fail_usage(period.error().describe());
+
+  report::ReportRequest request;
+  request.path = o.file;
+  request.period = *period;
+  if (!o.store.empty()) request.store_id = o.store;
+  const bool show = !o.no_progress && (o.progress || isatty(STDERR_FILENO) == 1);
+  if (show) request.progress = draw_progress;
+
+  auto built = report::build_report(request);
+  if (!built) {
+    const auto& e = built.error();
+    if (e.kind == ErrorKind::storage) fail(e.describe());
+    fail_usage(e.describe());  // not a refpos file, or a store it does not hold
+  }
+  std::string text;
+  if (o.format == "json") {
+    text = report::render_json(*built);
+  } else if (o.format == "csv") {
+    text = report::render_csv(*built);
+  } else {
+    text = report::render_html(*built);
+  }
+  if (o.out.empty()) {
+    std::cout << text;
+    std::cout.flush();
+    if (!std::cout) fail("cannot write the report to stdout");
+    return;
+  }
+  if (auto st = write_file_atomically(o.out, text, kPublicFileMode); !st) {
+    fail("cannot write \"" + o.out + "\": " + st.error().describe());
+  }
+}
+
+}  // namespace
+
+void add_report_command(CLI::App& app) {
+  auto options = std::make_shared<ReportOptions>();
+  CLI::App* command = app.add_subcommand(
+      "report", "The referral report of a store or head-office file for a period [from, to)");
+  command->footer(std::string(kHelpFooter) +
+                  "\nThe file is opened read-only. Definitions of every figure: docs/reports.md.");
+  command->add_option("--file", options->file,
+                      "a store's refpos.db or a head office's SQLite file")
+      ->required();
+  command->add_option("--from", options->from, "first day of the period, YYYY-MM-DD")->required();
+  command->add_option("--to", options->to, "first day AFTER the period, YYYY-MM-DD")->required();
+  command->add_option("--store", options->store, "one store's figures (default: every store)")
+      ->check(kIdentifier);
+  command->add_option("--tz", options->tz,
+                      "POSIX TZ the dates are in, e.g. \"CET-1CEST,M3.5.0,M10.5.0/3\" (default UTC)");
+  command->add_option("--format", options->format, "html (default), json or csv")
+      ->check(CLI::IsMember({"html", "json", "csv"}));
+  command->add_option("--out", options->out, "write here (atomically) instead of stdout");
+  auto* progress = command->add_flag("--progress", options->progress,
+                                     "show a progress bar on stderr even when it is not a terminal");
+  command->add_flag("--no-progress", options->no_progress, "never show the progress bar")
+      ->excludes(progress);
+  command->callback([options] { run_report_command(*options); });
+}
+
+}  // namespace refpos::ctl
