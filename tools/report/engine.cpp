@@ -116,6 +116,8 @@ class Fold {
     const auto it = code_owner_.find(r.code);
     return it == code_owner_.end() ? std::string() : it->second;
   }
+  void count_ask(const std::string& store, const json& body);
+  void count_nps(std::int64_t score);
   void finish_revenue(Report& r) const;
   void finish_rewards(Report& r) const;
   void finish_referrers(Report& r) const;
@@ -200,32 +202,37 @@ Status Fold::add(const std::string& store, std::int64_t seq, std::string_view ty
     ++row.first;
     row.second += int_of(body, "amount");
   } else if (type == "ask_recorded") {
-    if (!in) return ok_status();
-    auto& t = cashiers_[{store, text_of(body, "cashier_id")}];
-    const auto outcome = text_of(body, "outcome");
-    ++t.eligible;
-    if (outcome == "not_asked") {
-      ++t.not_asked;
-    } else {
-      ++t.asked;
-      if (outcome == "declined") ++t.declined;
-      if (outcome == "code_issued") ++t.code_issued;
-    }
+    if (in) count_ask(store, body);
   } else if (type == "nps_answered") {
-    if (!in) return ok_status();
-    const std::int64_t score = int_of(body, "score");
-    if (score < 0 || score > 10) return ok_status();  // the plugin never writes one
-    ++nps_.histogram[score];
-    ++nps_.answers;
-    if (score >= 9) {
-      ++nps_.promoters;
-    } else if (score >= 7) {
-      ++nps_.passives;
-    } else {
-      ++nps_.detractors;
-    }
+    if (in) count_nps(int_of(body, "score"));
   }
   return ok_status();
+}
+
+void Fold::count_ask(const std::string& store, const json& body) {
+  auto& t = cashiers_[{store, text_of(body, "cashier_id")}];
+  const auto outcome = text_of(body, "outcome");
+  ++t.eligible;
+  if (outcome == "not_asked") {
+    ++t.not_asked;
+    return;
+  }
+  ++t.asked;  // asked, declined (asked; the customer said no) or code_issued
+  if (outcome == "declined") ++t.declined;
+  if (outcome == "code_issued") ++t.code_issued;
+}
+
+void Fold::count_nps(std::int64_t score) {
+  if (score < 0 || score > 10) return;  // the plugin never writes one
+  ++nps_.histogram[score];
+  ++nps_.answers;
+  if (score >= 9) {
+    ++nps_.promoters;
+  } else if (score >= 7) {
+    ++nps_.passives;
+  } else {
+    ++nps_.detractors;
+  }
 }
 
 void Fold::finish_revenue(Report& r) const {
