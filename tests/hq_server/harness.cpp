@@ -4,14 +4,10 @@
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -21,10 +17,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -35,8 +29,6 @@
 #include <nlohmann/json.hpp>
 
 #include "common/pki.hpp"
-
-extern char** environ;  // NOLINT(readability-redundant-declaration)
 
 namespace refpos::test {
 namespace {
@@ -87,13 +79,6 @@ std::string random_hex(std::size_t bytes) {
     out.push_back(kDigits[b & 0x0f]);
   }
   return out;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 using Clock = std::chrono::steady_clock;
@@ -183,13 +168,16 @@ void TestChain::write_crl(const std::vector<std::string>& extra_serials_hex) con
 
 // ------------------------------------------------------------ HqProcess
 
-HqProcess::HqProcess(const HqSettings& settings) {
+namespace {
+
+// Writes `folder`/hq.json (the test chain, data in `folder`/data, port 0)
+// and says how to start refpos-hq on it, logging to `folder`/hq.log.
+process::HqChildOptions configure_hq(const std::string& folder, const HqSettings& settings) {
   const TestChain& chain = TestChain::get();
-  const std::string config_path = data_.str() + "/hq.json";
-  log_path_ = data_.str() + "/hq.log";
+  const std::string config_path = folder + "/hq.json";
   const nlohmann::json config = {{"listen", "127.0.0.1"},
                                  {"port", 0},
-                                 {"data_dir", data_.str() + "/data"},
+                                 {"data_dir", folder + "/data"},
                                  {"ca_file", chain.ca_file},
                                  {"crl_file", chain.crl_file},
                                  {"cert_file", chain.cert_file},
@@ -201,83 +189,26 @@ HqProcess::HqProcess(const HqSettings& settings) {
                                  {"idle_timeout_ms", settings.idle_timeout_ms},
                                  {"shutdown_timeout_ms", settings.shutdown_timeout_ms}};
   write_file(config_path, config.dump(2));
-
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-  const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (log_fd < 0) throw std::runtime_error("cannot open " + log_path_);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
-  // The child sees no REFPOS_HQ_* from the environment running the tests.
-  std::vector<char*> env;
-  for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, "REFPOS_HQ_", 10) != 0) env.push_back(*e);
-  env.push_back(nullptr);
-  std::string exe = REFPOS_HQ_PATH;
-  std::string flag = "--config";
-  std::vector<char*> argv = {exe.data(), flag.data(), const_cast<char*>(config_path.c_str()), nullptr};
-  const int rc = posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), env.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out[1]);
-  ::close(log_fd);
-  if (rc != 0) {
-    ::close(out[0]);
-    throw std::runtime_error("posix_spawn " + exe + ": " + std::strerror(rc));
-  }
-  pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-
-  // The one line on stdout says the server accepts connections.
-  std::string line;
-  const auto deadline = Clock::now() + std::chrono::milliseconds(kGuardMs);
-  while (line.find('\n') == std::string::npos) {
-    pollfd p{out[0], POLLIN, 0};
-    if (::poll(&p, 1, remaining_ms(deadline)) <= 0) break;
-    char buf[256];
-    const ssize_t n = ::read(out[0], buf, sizeof buf);
-    if (n <= 0) break;
-    line.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(out[0]);  // nothing more is written to stdout
-  const std::string prefix = "listening on 127.0.0.1:";
-  if (line.rfind(prefix, 0) != 0 || line.find('\n') == std::string::npos)
-    throw std::runtime_error("refpos-hq did not start; stdout '" + line + "', log:\n" + log());
-  port_ = static_cast<std::uint16_t>(std::stoi(line.substr(prefix.size())));
+  process::HqChildOptions options;
+  options.executable = REFPOS_HQ_PATH;
+  options.arguments = {"--config", config_path};
+  options.log_path = folder + "/hq.log";
+  options.start_timeout_ms = kGuardMs;
+  return options;
 }
 
-HqProcess::~HqProcess() {
-  // Every test ends with a graceful stop, so a sanitizer report at exit (a
-  // leak, a use after free while closing) fails the test that caused it.
-  if (!exited_) {
-    ::kill(pid_, SIGTERM);
-    const auto code = wait_exit(kGuardMs);
-    CHECK_MESSAGE(code == 0, "refpos-hq did not stop cleanly after SIGTERM; its log:\n" << log());
-  }
-  if (!exited_) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-  if (pidfd_ >= 0) ::close(pidfd_);
+}  // namespace
+
+HqProcess::HqProcess(const HqSettings& settings) : child_(configure_hq(data_.str(), settings)) {}
+
+HqProcess::~HqProcess() { check_clean_stop(child_); }
+
+void check_clean_stop(process::HqChild& hq) {
+  if (hq.exited()) return;
+  hq.signal(SIGTERM);
+  const auto code = hq.wait_exit(kGuardMs);
+  CHECK_MESSAGE(code == 0, "refpos-hq did not stop cleanly after SIGTERM; its log:\n" << hq.log());
 }
-
-void HqProcess::signal(int signal_number) const { ::kill(pid_, signal_number); }
-
-std::optional<int> HqProcess::wait_exit(int timeout_ms) {
-  if (exited_) return std::nullopt;
-  if (pidfd_ >= 0) {
-    pollfd p{pidfd_, POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) <= 0) return std::nullopt;
-  }
-  int status = 0;
-  if (::waitpid(pid_, &status, 0) != pid_) return std::nullopt;
-  exited_ = true;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string HqProcess::log() const { return read_all(log_path_); }
 
 bool HqProcess::wait_for_log(std::string_view needle, int timeout_ms) const {
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);

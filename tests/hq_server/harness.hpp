@@ -21,6 +21,7 @@
 
 #include <openssl/ssl.h>
 
+#include "common/hq_child.hpp"
 #include "temp_dir.hpp"
 
 namespace refpos::test {
@@ -59,9 +60,10 @@ struct HqSettings {
   std::size_t max_connections = 2048;
 };
 
-// refpos-hq running on 127.0.0.1:<port>. When the object goes away the
-// process gets SIGTERM and must exit 0 (checked; SIGKILL if it hangs).
-// stderr (the JSON log) goes to a file, read by log().
+// refpos-hq running on 127.0.0.1:<port>, in a temporary folder of its own
+// (process::HqChild). When the object goes away the process gets SIGTERM and
+// must exit 0 (checked; SIGKILL if it hangs). stderr (the JSON log) goes to a
+// file, read by log().
 class HqProcess {
  public:
   explicit HqProcess(const HqSettings& settings = {});
@@ -69,24 +71,26 @@ class HqProcess {
   HqProcess(const HqProcess&) = delete;
   HqProcess& operator=(const HqProcess&) = delete;
 
-  [[nodiscard]] std::uint16_t port() const { return port_; }
-  [[nodiscard]] pid_t pid() const { return pid_; }
-  void signal(int signal_number) const;
+  [[nodiscard]] std::uint16_t port() const { return child_.port(); }
+  [[nodiscard]] pid_t pid() const { return child_.pid(); }
+  void signal(int signal_number) const { child_.signal(signal_number); }
   // The exit code once the process ends within `timeout_ms`; nullopt if it
   // is still running, -1 if it died from a signal.
-  std::optional<int> wait_exit(int timeout_ms);
-  [[nodiscard]] std::string log() const;
+  std::optional<int> wait_exit(int timeout_ms) { return child_.wait_exit(timeout_ms); }
+  [[nodiscard]] std::string log() const { return child_.log(); }
   // Waits (polling the log file, a guard-bounded wait) until `needle` is in it.
   bool wait_for_log(std::string_view needle, int timeout_ms = kGuardMs) const;
 
  private:
-  TempDir data_;
-  std::string log_path_;
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
-  bool exited_ = false;
-  std::uint16_t port_ = 0;
+  TempDir data_;  // before child_: the child's files live here
+  process::HqChild child_;
 };
+
+// The end of every head office a test started and did not stop itself:
+// SIGTERM, and CHECK that it exits 0 within the guard, so a sanitizer report
+// at exit (a leak, a use after free while closing) fails the test that
+// caused it. Nothing if it already exited; HqChild kills one that hangs.
+void check_clean_stop(process::HqChild& hq);
 
 struct HttpResponse {
   int status = 0;

@@ -21,11 +21,8 @@
 #include <doctest/doctest.h>
 
 #include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,7 +30,6 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -47,8 +43,6 @@
 #include "cut_proxy.hpp"
 #include "harness.hpp"
 #include "plugin.hpp"
-
-extern char** environ;  // NOLINT(readability-redundant-declaration)
 
 using namespace refpos::test;
 namespace fs = std::filesystem;
@@ -73,43 +67,19 @@ std::string read_all(const std::string& path) {
   return s.str();
 }
 
-// The raw wait status of `pid` once it ends within `timeout_ms`; nullopt if
-// it is still running (a hang: the caller fails).
-std::optional<int> wait_pid(pid_t pid, int timeout_ms) {
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd >= 0) {
-    pollfd p{pidfd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, timeout_ms);
-    ::close(pidfd);
-    if (ready <= 0) return std::nullopt;
-  }
-  int status = 0;
-  if (::waitpid(pid, &status, 0) != pid) return std::nullopt;
-  return status;
-}
-
-pid_t spawn(const std::vector<std::string>& args, const std::string& out_path, int* stdout_pipe) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
+// refpos_sync_child and the like: `args`, stdout and stderr appended to
+// `out_path`, the environment without REFPOS_HQ_* as for head office.
+pid_t spawn(const std::vector<std::string>& args, const std::string& out_path) {
   const int log_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0) throw std::runtime_error("cannot open " + out_path);
-  if (stdout_pipe != nullptr) posix_spawn_file_actions_adddup2(&actions, stdout_pipe[1], STDOUT_FILENO);
-  else posix_spawn_file_actions_adddup2(&actions, log_fd, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
-  std::vector<char*> env;
-  for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, "REFPOS_HQ_", 10) != 0) env.push_back(*e);
-  env.push_back(nullptr);
-  std::vector<std::string> copy = args;
-  std::vector<char*> argv;
-  for (auto& a : copy) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), env.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(log_fd);
-  if (rc != 0) throw std::runtime_error("posix_spawn " + args[0] + ": " + std::strerror(rc));
-  return pid;
+  try {
+    const pid_t pid = refpos::process::spawn_child(args, log_fd, log_fd, "REFPOS_HQ_");
+    ::close(log_fd);
+    return pid;
+  } catch (...) {
+    ::close(log_fd);
+    throw;
+  }
 }
 
 // refpos-hq on a data folder of the test's choosing (HqProcess makes its
@@ -117,7 +87,20 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& out_path, i
 // `dir` holds hq.json, hq.log (appended to by every start) and data/.
 class HqAt {
  public:
-  explicit HqAt(const std::string& dir) : dir_(dir) {
+  explicit HqAt(const std::string& dir) : child_(configure(dir)) {}
+  // A graceful stop that must exit 0, as for HqProcess.
+  ~HqAt() { check_clean_stop(child_); }
+  HqAt(const HqAt&) = delete;
+  HqAt& operator=(const HqAt&) = delete;
+
+  // SIGKILL, and wait until it is gone (any thread may call it, once).
+  void kill_now() { child_.kill_now(); }
+
+  [[nodiscard]] std::uint16_t port() const { return child_.port(); }
+  [[nodiscard]] std::string log() const { return child_.log(); }
+
+ private:
+  static refpos::process::HqChildOptions configure(const std::string& dir) {
     const TestChain& chain = TestChain::get();
     const nlohmann::json config = {{"listen", "127.0.0.1"},
                                    {"port", 0},
@@ -128,71 +111,16 @@ class HqAt {
                                    {"key_file", chain.key_file},
                                    {"signing_key_file", chain.signing_key_file}};
     write_file(dir + "/hq.json", config.dump(2));
-    int out[2];
-    if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-    try {
-      pid_ = spawn({REFPOS_HQ_PATH, "--config", dir + "/hq.json"}, dir + "/hq.log", out);
-    } catch (...) {
-      ::close(out[0]);
-      ::close(out[1]);
-      throw;
-    }
-    ::close(out[1]);
-    std::string line;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kGuardMs);
-    while (line.find('\n') == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            deadline - std::chrono::steady_clock::now())
-                            .count();
-      pollfd p{out[0], POLLIN, 0};
-      if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) <= 0) break;
-      char buf[256];
-      const ssize_t n = ::read(out[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(out[0]);
-    const std::string prefix = "listening on 127.0.0.1:";
-    if (line.rfind(prefix, 0) != 0 || line.find('\n') == std::string::npos) {
-      kill_now();
-      throw std::runtime_error("refpos-hq did not start; stdout '" + line + "', log:\n" + log());
-    }
-    port_ = static_cast<std::uint16_t>(std::stoi(line.substr(prefix.size())));
+    refpos::process::HqChildOptions options;
+    options.executable = REFPOS_HQ_PATH;
+    options.arguments = {"--config", dir + "/hq.json"};
+    options.log_path = dir + "/hq.log";
+    options.append_log = true;
+    options.start_timeout_ms = kGuardMs;
+    return options;
   }
 
-  // A graceful stop that must exit 0, as for HqProcess.
-  ~HqAt() {
-    if (exited_) return;
-    ::kill(pid_, SIGTERM);
-    const auto status = wait_pid(pid_, kGuardMs);
-    if (status) exited_ = true;
-    CHECK_MESSAGE((status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0),
-                  "refpos-hq did not stop cleanly after SIGTERM; its log:\n" << log());
-    if (!exited_) {
-      ::kill(pid_, SIGKILL);
-      int ignored = 0;
-      ::waitpid(pid_, &ignored, 0);
-    }
-  }
-  HqAt(const HqAt&) = delete;
-  HqAt& operator=(const HqAt&) = delete;
-
-  // SIGKILL, and wait until it is gone (any thread may call it, once).
-  void kill_now() {
-    if (exited_.exchange(true)) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-
-  [[nodiscard]] std::uint16_t port() const { return port_; }
-  [[nodiscard]] std::string log() const { return read_all(dir_ + "/hq.log"); }
-
- private:
-  std::string dir_;
-  pid_t pid_ = -1;
-  std::atomic<bool> exited_{false};
-  std::uint16_t port_ = 0;
+  refpos::process::HqChild child_;
 };
 
 json store_config(const std::string& folder, const std::string& store_id, std::uint16_t port) {
@@ -536,8 +464,8 @@ struct Child {
   int run(Run& r, std::int64_t kill_at_progress) {
     r.store.reset();
     pid = spawn({child_path(), REFPOS_PLUGIN_PATH, r.config_path(), std::to_string(kill_at_progress)},
-                r.folder() + "/child.log", nullptr);
-    const auto status = wait_pid(pid, 3 * kGuardMs);
+                r.folder() + "/child.log");
+    const auto status = refpos::process::wait_child_status(pid, 3 * kGuardMs);
     if (!status) {
       ::kill(pid, SIGKILL);
       int ignored = 0;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/hq_child.hpp"
 #include "latency.hpp"
 #include "sync/https_client.hpp"
 #include "sync/protocol.hpp"
@@ -29,31 +30,27 @@ struct BenchChain {
 };
 BenchChain make_chain(const std::string& folder, std::size_t stores);
 
-// refpos-hq started on 127.0.0.1 port 0 with its data in `folder`/hq-data;
-// ready once its "listening on" line was read. stop() sends SIGTERM and
-// waits; the destructor kills a server still running.
+// refpos-hq started on 127.0.0.1 port 0 with its data in `folder`/hq-data
+// (process::HqChild); ready once its "listening on" line was read. stop()
+// sends SIGTERM and waits; the destructor kills a server still running.
+// Failures are BenchErrors.
 class HqServer {
  public:
   HqServer(const std::string& hq_path, const std::string& folder, const BenchChain& chain,
            std::int64_t header_timeout_ms);
-  ~HqServer();
   HqServer(const HqServer&) = delete;
   HqServer& operator=(const HqServer&) = delete;
 
-  [[nodiscard]] std::uint16_t port() const { return port_; }
-  [[nodiscard]] pid_t pid() const { return pid_; }
-  [[nodiscard]] const std::string& log_path() const { return log_path_; }
+  [[nodiscard]] std::uint16_t port() const { return child_.port(); }
+  [[nodiscard]] pid_t pid() const { return child_.pid(); }
+  [[nodiscard]] const std::string& log_path() const { return child_.log_path(); }
   // VmHWM of the server process in bytes (its peak resident set so far).
   [[nodiscard]] std::int64_t peak_resident_bytes() const;
   // SIGTERM, then the exit code (-1: killed by a signal or did not stop).
   int stop();
 
  private:
-  pid_t pid_ = -1;
-  int pidfd_ = -1;
-  bool stopped_ = false;
-  std::uint16_t port_ = 0;
-  std::string log_path_;
+  process::HqChild child_;
 };
 
 // `count` events of one store from seq 1, chained with store::event_hash;

@@ -1,22 +1,12 @@
 // The chain, the head-office process and the events (hq_bench.hpp).
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <openssl/rand.h>
 
-#include <cerrno>
-#include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -24,8 +14,6 @@
 #include "common/pki.hpp"
 #include "hq_bench.hpp"
 #include "store/event_log.hpp"
-
-extern char** environ;  // NOLINT(readability-redundant-declaration)
 
 namespace refpos::bench {
 namespace {
@@ -80,18 +68,31 @@ std::string random_hex(std::size_t bytes) {
   return out;
 }
 
-int remaining_ms(std::chrono::steady_clock::time_point deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-  return static_cast<int>(std::max<std::int64_t>(0, left));
-}
-
-std::string tail_of_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  std::string text = s.str();
-  return text.size() > 2000 ? text.substr(text.size() - 2000) : text;
+// Writes `folder`/hq.json and starts refpos-hq on it (HqServer's member
+// initialiser: HqChild is neither copied nor moved, the prvalue is elided).
+process::HqChild start_hq(const std::string& hq_path, const std::string& folder, const BenchChain& chain,
+                          std::int64_t header_timeout_ms) {
+  const std::string config_path = folder + "/hq.json";
+  const nlohmann::json config = {{"listen", "127.0.0.1"},
+                                 {"port", 0},
+                                 {"data_dir", folder + "/hq-data"},
+                                 {"ca_file", chain.ca_file},
+                                 {"crl_file", chain.crl_file},
+                                 {"cert_file", chain.hq_cert_file},
+                                 {"key_file", chain.hq_key_file},
+                                 {"signing_key_file", chain.signing_key_file},
+                                 {"header_timeout_ms", header_timeout_ms}};
+  write_file(config_path, config.dump(2), 0644);
+  process::HqChildOptions options;
+  options.executable = hq_path;
+  options.arguments = {"--config", config_path};
+  options.log_path = folder + "/hq.log";
+  options.start_timeout_ms = kStartGuardMs;
+  try {
+    return process::HqChild(options);
+  } catch (const std::runtime_error& e) {
+    throw BenchError(e.what());
+  }
 }
 
 }  // namespace
@@ -133,97 +134,21 @@ BenchChain make_chain(const std::string& folder, std::size_t stores) {
 }
 
 HqServer::HqServer(const std::string& hq_path, const std::string& folder, const BenchChain& chain,
-                   std::int64_t header_timeout_ms) {
-  const std::string config_path = folder + "/hq.json";
-  log_path_ = folder + "/hq.log";
-  const nlohmann::json config = {{"listen", "127.0.0.1"},
-                                 {"port", 0},
-                                 {"data_dir", folder + "/hq-data"},
-                                 {"ca_file", chain.ca_file},
-                                 {"crl_file", chain.crl_file},
-                                 {"cert_file", chain.hq_cert_file},
-                                 {"key_file", chain.hq_key_file},
-                                 {"signing_key_file", chain.signing_key_file},
-                                 {"header_timeout_ms", header_timeout_ms}};
-  write_file(config_path, config.dump(2), 0644);
-
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) throw BenchError("pipe2 failed");
-  const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (log_fd < 0) throw BenchError("cannot open " + log_path_);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
-  std::vector<char*> env;  // no REFPOS_HQ_* from the caller's environment
-  for (char** e = environ; *e != nullptr; ++e)
-    if (std::strncmp(*e, "REFPOS_HQ_", 10) != 0) env.push_back(*e);
-  env.push_back(nullptr);
-  std::string exe = hq_path;
-  std::string flag = "--config";
-  std::vector<char*> argv = {exe.data(), flag.data(), const_cast<char*>(config_path.c_str()), nullptr};
-  const int rc = posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), env.data());
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out[1]);
-  ::close(log_fd);
-  if (rc != 0) {
-    ::close(out[0]);
-    throw BenchError("cannot start " + exe + ": " + std::strerror(rc));
-  }
-  pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-
-  // The one line on stdout says the server accepts connections.
-  std::string line;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kStartGuardMs);
-  while (line.find('\n') == std::string::npos) {
-    pollfd p{out[0], POLLIN, 0};
-    if (::poll(&p, 1, remaining_ms(deadline)) <= 0) break;
-    char buf[256];
-    const ssize_t n = ::read(out[0], buf, sizeof buf);
-    if (n <= 0) break;
-    line.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(out[0]);
-  const std::string prefix = "listening on 127.0.0.1:";
-  if (line.rfind(prefix, 0) != 0 || line.find('\n') == std::string::npos) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    stopped_ = true;
-    throw BenchError("refpos-hq did not start; stdout '" + line + "', log:\n" + tail_of_file(log_path_));
-  }
-  port_ = static_cast<std::uint16_t>(std::stoi(line.substr(prefix.size())));
-}
-
-HqServer::~HqServer() {
-  if (!stopped_) {
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-  if (pidfd_ >= 0) ::close(pidfd_);
-}
+                   std::int64_t header_timeout_ms)
+    : child_(start_hq(hq_path, folder, chain, header_timeout_ms)) {}
 
 std::int64_t HqServer::peak_resident_bytes() const {
-  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // "NNN kB"
+  try {
+    return child_.peak_resident_bytes();
+  } catch (const std::runtime_error& e) {
+    throw BenchError(e.what());
   }
-  throw BenchError("no VmHWM in /proc/" + std::to_string(pid_) + "/status");
 }
 
 int HqServer::stop() {
-  if (stopped_) return -1;
-  ::kill(pid_, SIGTERM);
-  if (pidfd_ >= 0) {
-    pollfd p{pidfd_, POLLIN, 0};
-    if (::poll(&p, 1, kStopGuardMs) <= 0) return -1;  // the destructor kills it
-  }
-  int status = 0;
-  if (::waitpid(pid_, &status, 0) != pid_) return -1;
-  stopped_ = true;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (child_.exited()) return -1;
+  child_.signal(SIGTERM);
+  return child_.wait_exit(kStopGuardMs).value_or(-1);  // still running: the destructor kills it
 }
 
 std::vector<sync::WireEvent> make_events(const std::string& store_id, std::size_t count) {
