@@ -102,7 +102,8 @@ TEST_CASE("engine: every figure of the seeded story equals its constructed value
   CHECK(usd.not_referred.customers == e("revenue.USD.not_referred.customers"));
   CHECK(usd.not_referred.transactions == e("revenue.USD.not_referred.transactions"));
   CHECK(usd.not_referred.revenue_minor == e("revenue.USD.not_referred.revenue_minor"));
-  CHECK(usd.not_referred.average_basket_minor == e("revenue.USD.not_referred.average_basket_minor"));
+  CHECK(usd.not_referred.average_basket_minor ==
+        e("revenue.USD.not_referred.average_basket_minor"));
   CHECK(usd.not_referred.repeat_customers == e("revenue.USD.not_referred.repeat_customers"));
   CHECK(usd.not_referred.repeat_rate == d("revenue.USD.not_referred.repeat_rate"));
   CHECK(usd.anonymous_transactions == e("revenue.USD.anonymous.transactions"));
@@ -135,8 +136,10 @@ TEST_CASE("engine: every figure of the seeded story equals its constructed value
   for (std::size_t i = 0; i < r.top_referrers.size(); ++i) {
     const std::string p = "top_referrers." + std::to_string(i + 1) + ".";
     CAPTURE(i);
-    CHECK(r.top_referrers[i].customer_id == story().expected.at(p + "customer_id").get<std::string>());
-    CHECK(r.top_referrers[i].redemptions == story().expected.at(p + "redemptions").get<std::int64_t>());
+    CHECK(r.top_referrers[i].customer_id ==
+          story().expected.at(p + "customer_id").get<std::string>());
+    CHECK(r.top_referrers[i].redemptions ==
+          story().expected.at(p + "redemptions").get<std::int64_t>());
   }
   CHECK(r.top_referrers[0].referees == 3);
   REQUIRE(r.partners.size() == 1);
@@ -219,8 +222,8 @@ TEST_CASE("engine: a period's bounds follow the time zone") {
   CHECK(utc->time_zone == "UTC0");
   auto cet = report::parse_period("2026-01-01", "2026-07-01", "CET-1CEST,M3.5.0,M10.5.0/3");
   REQUIRE(cet.ok());
-  CHECK(cet->from_ms == kJan1 - 3'600'000);                     // UTC+1 in winter
-  CHECK(cet->to_ms == 1'782'856'800'000);                       // 2026-06-30T22:00Z, UTC+2
+  CHECK(cet->from_ms == kJan1 - 3'600'000);  // UTC+1 in winter
+  CHECK(cet->to_ms == 1'782'856'800'000);    // 2026-06-30T22:00Z, UTC+2
   auto ny = report::parse_period("2026-01-01", "2026-01-02", "EST5EDT,M3.2.0,M11.1.0");
   REQUIRE(ny.ok());
   CHECK(ny->from_ms == kJan1 + 5 * 3'600'000);
@@ -275,7 +278,8 @@ TEST_CASE("engine: the JSON has the documented shape") {
   CHECK(j["period"]["to"] == kScenarioTo);
   CHECK(j["period"]["from_ms"] == kJan1);
   for (const char* key : {"codes", "referral_chain", "nps"}) CHECK(j[key].is_object());
-  for (const char* key : {"revenue", "rewards", "top_referrers", "partners", "ask_rate", "conflicts"}) {
+  for (const char* key :
+       {"revenue", "rewards", "top_referrers", "partners", "ask_rate", "conflicts"}) {
     CHECK(j[key].is_array());
   }
   CHECK(j["codes"]["issued"].is_number_integer());
@@ -308,7 +312,8 @@ TEST_CASE("engine: CSV fields are quoted as RFC 4180 says, one section per table
 
   const auto story_csv = report::render_csv(build(story().db, kScenarioFrom, kScenarioTo));
   CHECK(story_csv.find("USD,referred,13,16,60000,3750,3,") != std::string::npos);
-  CHECK(story_csv.find("referrer,store_credit,USD,10,10000,2,2000,0,0,2,2000\r\n") != std::string::npos);
+  CHECK(story_csv.find("referrer,store_credit,USD,10,10000,2,2000,0,0,2,2000\r\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("engine: the HTML is self-contained and labels every figure") {
@@ -318,8 +323,8 @@ TEST_CASE("engine: the HTML is self-contained and labels every figure") {
   CHECK(html.find("https://") == std::string::npos);
   CHECK(html.find("<link") == std::string::npos);
   CHECK(html.find("@import") == std::string::npos);
-  for (const char* chart : {"data-chart=\"top_referrers\"", "data-chart=\"nps\"",
-                            "data-chart=\"comparison.USD\""}) {
+  for (const char* chart :
+       {"data-chart='top_referrers'", "data-chart='nps'", "data-chart='comparison.USD'"}) {
     CHECK(html.find(chart) != std::string::npos);
   }
   for (const auto& [name, _] : story().expected.items()) {
@@ -409,13 +414,12 @@ TEST_CASE("engine: a head-office file reports per store and for the whole chain"
 TEST_CASE("engine: progress is reported, ending with every event read") {
   auto period = report::parse_period(kScenarioFrom, kScenarioTo, "");
   std::vector<std::pair<std::int64_t, std::int64_t>> calls;
-  auto r = report::build_report({story().db, *period, std::nullopt,
-                                 [&](std::int64_t done, std::int64_t total) {
-                                   calls.emplace_back(done, total);
-                                 }});
+  auto r = report::build_report(
+      {story().db, *period, std::nullopt,
+       [&](std::int64_t done, std::int64_t total) { calls.emplace_back(done, total); }});
   REQUIRE(r.ok());
   REQUIRE_FALSE(calls.empty());
   CHECK(calls.back().first == calls.back().second);
-  CHECK(calls.back().second ==
-        sql_int(story().db, "SELECT count(*) FROM events WHERE at_ms < " + std::to_string(period->to_ms)));
+  CHECK(calls.back().second == sql_int(story().db, "SELECT count(*) FROM events WHERE at_ms < " +
+                                                       std::to_string(period->to_ms)));
 }

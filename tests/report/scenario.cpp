@@ -16,7 +16,9 @@ namespace {
 constexpr std::int64_t kDayMs = 86'400'000;
 constexpr std::int64_t kHourMs = 3'600'000;
 // kStartMs is 2026-01-01T00:00:00Z: day 0 of the period.
-std::int64_t day(std::int64_t d, std::int64_t hour = 12) { return kStartMs + d * kDayMs + hour * kHourMs; }
+std::int64_t day(std::int64_t d, std::int64_t hour = 12) {
+  return kStartMs + d * kDayMs + hour * kHourMs;
+}
 
 // The story's rules: codes only when the host asks for one (issue_code), so
 // the number issued is exactly the number of issue_code calls; referrer
@@ -35,11 +37,13 @@ json story_config(const std::string& data_dir, const std::string& store_id) {
   config["rules"]["referrer"] = {{"store_credit_minor", kReferrerCredit}, {"pending_days", 14}};
   config["code_keys"].push_back(
       {{"id", 2}, {"secret_hex", "101112131415161718191a1b1c1d1e1f"}, {"active", false}});
-  config["rules"]["partners"] = json::array(
-      {{{"id", "gym"}, {"name", "City Gym"}, {"key_id", 2},
-        {"referee", {{"percent_off_bp", 1000}, {"min_spend_minor", 1000}}},
-        {"referrer", {{"points", kGymPoints}}},
-        {"code", {{"valid_days", 90}, {"max_redemptions", 100}}}}});
+  config["rules"]["partners"] =
+      json::array({{{"id", "gym"},
+                    {"name", "City Gym"},
+                    {"key_id", 2},
+                    {"referee", {{"percent_off_bp", 1000}, {"min_spend_minor", 1000}}},
+                    {"referrer", {{"points", kGymPoints}}},
+                    {"code", {{"valid_days", 90}, {"max_redemptions", 100}}}}});
   return config;
 }
 
@@ -79,19 +83,26 @@ class Story {
 
   void ask(const std::string& txn, const std::string& outcome, const std::string& cashier,
            std::int64_t at_ms) {
-    const json request = {{"txn_id", txn}, {"outcome", outcome}, {"terminal_id", "till-1"},
-                          {"cashier_id", cashier}, {"clock_ms", at_ms}};
+    const json request = {{"txn_id", txn},
+                          {"outcome", outcome},
+                          {"terminal_id", "till-1"},
+                          {"cashier_id", cashier},
+                          {"clock_ms", at_ms}};
     const std::string raw = request.dump();
     char* answer = nullptr;
-    const auto status = plugin_api().call(store_.raw(), "ask_outcome", raw.data(), raw.size(), &answer);
+    const auto status =
+        plugin_api().call(store_.raw(), "ask_outcome", raw.data(), raw.size(), &answer);
     const std::string text = answer != nullptr ? answer : "";
     plugin_api().free_buffer(answer);
     if (status != REFPOS_OK) throw std::runtime_error("ask_outcome " + txn + " failed: " + text);
   }
 
   void refund(const std::string& reversal, const std::string& txn, std::int64_t at_ms) {
-    const json request = {{"reversal_id", reversal}, {"txn_id", txn}, {"kind", "refund"},
-                          {"terminal_id", "till-1"}, {"clock_ms", at_ms}};
+    const json request = {{"reversal_id", reversal},
+                          {"txn_id", txn},
+                          {"kind", "refund"},
+                          {"terminal_id", "till-1"},
+                          {"clock_ms", at_ms}};
     const auto reply = store_.reverse(request);
     if (reply.status != REFPOS_OK) {
       throw std::runtime_error("refund " + txn + " failed: " + reply.message + " " + reply.text);
@@ -202,9 +213,9 @@ json run_main_scenario(const std::string& data_dir) {
   const std::int64_t referred_revenue = 10 * kFriendsTotal + 2 * kGymTotal + 2 * 2500 + 2 * 3000;
   e["revenue.USD.referred.customers"] = 13;
   e["revenue.USD.referred.transactions"] = 16;
-  e["revenue.USD.referred.revenue_minor"] = referred_revenue;  // 60000
+  e["revenue.USD.referred.revenue_minor"] = referred_revenue;              // 60000
   e["revenue.USD.referred.average_basket_minor"] = referred_revenue / 16;  // 3750, exact
-  e["revenue.USD.referred.repeat_customers"] = 3;  // b1, b2, pre1
+  e["revenue.USD.referred.repeat_customers"] = 3;                          // b1, b2, pre1
   e["revenue.USD.referred.repeat_rate"] = 3.0 / 13.0;
   // Not referred: ref-a1..a4 (ref-a1 twice), 3000 each.
   e["revenue.USD.not_referred.customers"] = 4;
@@ -230,8 +241,8 @@ json run_main_scenario(const std::string& data_dir) {
   e["rewards.referrer.points.pending_amount"] = 0;
   e["rewards.referrer.points.clawed_back_amount"] = 0;
 
-  e["chain.referred_customers"] = 12;     // b1..b9, c1..c3
-  e["chain.referred_who_referred"] = 2;   // b1, b4
+  e["chain.referred_customers"] = 12;    // b1..b9, c1..c3
+  e["chain.referred_who_referred"] = 2;  // b1, b4
   e["chain.rate"] = 2.0 / 12.0;
 
   // Redemptions per referrer, ties by id: ref-a1 3; cust-b1 2, ref-a2 2;
@@ -319,10 +330,12 @@ CREATE TABLE conflict_txns (conflict_id INTEGER NOT NULL REFERENCES conflicts(co
     sqlite3_bind_text(attach, 1, path.c_str(), -1, SQLITE_TRANSIENT);
     if (sqlite3_step(attach) != SQLITE_DONE) throw std::runtime_error("attach " + path);
     sqlite3_finalize(attach);
-    exec(db, "INSERT INTO stores (store_id, acked_seq, last_hash) SELECT store_id, max(seq), "
-             "zeroblob(32) FROM s.events GROUP BY store_id");
-    exec(db, "INSERT INTO events SELECT store_id, seq, type, at_ms, ruleset_version, body, "
-             "prev_hash, hash, seq FROM s.events");
+    exec(db,
+         "INSERT INTO stores (store_id, acked_seq, last_hash) SELECT store_id, max(seq), "
+         "zeroblob(32) FROM s.events GROUP BY store_id");
+    exec(db,
+         "INSERT INTO events SELECT store_id, seq, type, at_ms, ruleset_version, body, "
+         "prev_hash, hash, seq FROM s.events");
     exec(db, "DETACH DATABASE s");
   }
   sqlite3_stmt* q = nullptr;

@@ -90,20 +90,21 @@ void add_report_command(CLI::App& app) {
       "report", "The referral report of a store or head-office file for a period [from, to)");
   command->footer(std::string(kHelpFooter) +
                   "\nThe file is opened read-only. Definitions of every figure: docs/reports.md.");
-  command->add_option("--file", options->file,
-                      "a store's refpos.db or a head office's SQLite file")
+  command->add_option("--file", options->file, "a store's refpos.db or a head office's SQLite file")
       ->required();
   command->add_option("--from", options->from, "first day of the period, YYYY-MM-DD")->required();
   command->add_option("--to", options->to, "first day AFTER the period, YYYY-MM-DD")->required();
   command->add_option("--store", options->store, "one store's figures (default: every store)")
       ->check(kIdentifier);
-  command->add_option("--tz", options->tz,
-                      "POSIX TZ the dates are in, e.g. \"CET-1CEST,M3.5.0,M10.5.0/3\" (default UTC)");
+  command->add_option(
+      "--tz", options->tz,
+      "POSIX TZ the dates are in, e.g. \"CET-1CEST,M3.5.0,M10.5.0/3\" (default UTC)");
   command->add_option("--format", options->format, "html (default), json or csv")
       ->check(CLI::IsMember({"html", "json", "csv"}));
   command->add_option("--out", options->out, "write here (atomically) instead of stdout");
-  auto* progress = command->add_flag("--progress", options->progress,
-                                     "show a progress bar on stderr even when it is not a terminal");
+  auto* progress =
+      command->add_flag("--progress", options->progress,
+                        "show a progress bar on stderr even when it is not a terminal");
   command->add_flag("--no-progress", options->no_progress, "never show the progress bar")
       ->excludes(progress);
   command->callback([options] { run_report_command(*options); });

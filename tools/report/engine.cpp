@@ -97,8 +97,8 @@ struct CashierTally {
 
 class Fold {
  public:
-  Fold(const Period& period, std::optional<std::string> scope)
-      : period_(period), scope_(std::move(scope)) {}
+  Fold(Period period, std::optional<std::string> scope)
+      : period_(std::move(period)), scope_(std::move(scope)) {}
 
   Status add(const std::string& store, std::int64_t seq, std::string_view type, std::int64_t at_ms,
              std::string_view body_text);
@@ -130,14 +130,14 @@ class Fold {
   std::unordered_map<std::string, std::string> code_owner_;
   std::unordered_set<std::string> reversed_txns_;     // refunded or voided whole
   std::unordered_set<std::string> reversed_rewards_;  // txn_key + side
-  std::vector<Redemption> redemptions_;              // in the period, any scope
+  std::vector<Redemption> redemptions_;               // in the period, any scope
 
   // Counted: in scope and in the period.
   std::int64_t codes_issued_ = 0;
   std::int64_t codes_issued_partner_ = 0;
   std::map<std::string, std::int64_t> partner_codes_issued_;
   std::map<std::string, std::map<std::string, Spend>> spend_;  // currency -> customer -> spend
-  std::map<std::string, Spend> anonymous_;                      // currency -> spend
+  std::map<std::string, Spend> anonymous_;                     // currency -> spend
   std::vector<Accrual> accruals_;
   std::map<std::tuple<std::string, std::string, std::string>, std::pair<std::int64_t, std::int64_t>>
       clawed_back_;  // (side, unit, currency) -> (count, amount)
@@ -152,15 +152,16 @@ std::string currency_for(const std::string& unit, const json& body) {
 Status Fold::add(const std::string& store, std::int64_t seq, std::string_view type,
                  std::int64_t at_ms, std::string_view body_text) {
   static const std::unordered_set<std::string_view> kRead = {
-      "code_issued", "code_redeemed", "txn_committed", "txn_reversed", "reward_accrued",
-      "reward_reversed", "ask_recorded", "nps_answered"};
+      "code_issued",    "code_redeemed",   "txn_committed", "txn_reversed",
+      "reward_accrued", "reward_reversed", "ask_recorded",  "nps_answered"};
   const bool in = counted(store, at_ms);
   if (in) ++events_in_period;
   if (kRead.count(type) == 0) return ok_status();
   const json body = json::parse(body_text, nullptr, false);
   if (!body.is_object()) {
-    return make_error(ErrorKind::storage, "events",
-                      "event " + store + "/" + std::to_string(seq) + ": the body is not a JSON object");
+    return make_error(
+        ErrorKind::storage, "events",
+        "event " + store + "/" + std::to_string(seq) + ": the body is not a JSON object");
   }
   if (type == "code_issued") {
     const auto owner = text_of(body, "customer_id");
@@ -172,8 +173,13 @@ Status Fold::add(const std::string& store, std::int64_t seq, std::string_view ty
       ++partner_codes_issued_[owner.substr(kPartnerPrefix.size())];
     }
   } else if (type == "code_redeemed") {
-    Redemption r{store, text_of(body, "txn_id"), text_of(body, "code"), text_of(body, "customer_id"),
-                 text_of(body, "referrer_customer_id"), at_ms, in};
+    Redemption r{store,
+                 text_of(body, "txn_id"),
+                 text_of(body, "code"),
+                 text_of(body, "customer_id"),
+                 text_of(body, "referrer_customer_id"),
+                 at_ms,
+                 in};
     referred_.insert(r.customer);
     if (at_ms < period_.from_ms) return ok_status();
     if (in) redeemed_txns_in_scope.insert(txn_key(store, r.txn));
@@ -383,10 +389,11 @@ void Fold::finish(Report& r) const {
                           t.not_asked, ratio(t.asked, t.eligible)});
   }
   r.nps = nps_;
-  r.nps.score = nps_.answers == 0
-                    ? std::nullopt
-                    : std::optional<double>(100.0 * static_cast<double>(nps_.promoters - nps_.detractors) /
-                                            static_cast<double>(nps_.answers));
+  r.nps.score =
+      nps_.answers == 0
+          ? std::nullopt
+          : std::optional<double>(100.0 * static_cast<double>(nps_.promoters - nps_.detractors) /
+                                  static_cast<double>(nps_.answers));
 }
 
 // ---- reading the file --------------------------------------------------------
@@ -400,14 +407,15 @@ Result<SourceKind> detect(ReadOnlyDatabase& db) {
   if (!meta) return meta.error();
   if (*events && *stores) return SourceKind::head_office;
   if (*events && *meta) return SourceKind::store;
-  return make_error(ErrorKind::bad_request, "file",
-                    "\"" + db.path() + "\" is neither a refpos store (refpos.db) nor a head-office file");
+  return make_error(
+      ErrorKind::bad_request, "file",
+      "\"" + db.path() + "\" is neither a refpos store (refpos.db) nor a head-office file");
 }
 
 Result<std::vector<std::string>> stores_of(ReadOnlyDatabase& db, SourceKind kind) {
-  auto q = db.prepare(kind == SourceKind::head_office
-                          ? "SELECT store_id FROM stores ORDER BY store_id"
-                          : "SELECT value FROM meta WHERE key = 'store_id'");
+  auto q =
+      db.prepare(kind == SourceKind::head_office ? "SELECT store_id FROM stores ORDER BY store_id"
+                                                 : "SELECT value FROM meta WHERE key = 'store_id'");
   if (!q) return q.error();
   std::vector<std::string> out;
   for (;;) {
@@ -425,11 +433,12 @@ Status read_conflicts(ReadOnlyDatabase& db, SourceKind kind, const std::set<std:
   if (!exists) return exists.error();
   if (!*exists) return ok_status();  // a store from before sync existed
   const bool hq = kind == SourceKind::head_office;
-  auto q = db.prepare(hq ? "SELECT c.conflict_id, c.code, c.kind, c.settlement, t.store_id, t.txn_id"
-                           " FROM conflicts c JOIN conflict_txns t ON t.conflict_id = c.conflict_id"
-                           " ORDER BY c.conflict_id, t.arrival, t.store_id, t.txn_id"
-                         : "SELECT conflict_id, code, kind, settlement, '', txn_ids FROM conflicts"
-                           " ORDER BY conflict_id");
+  auto q =
+      db.prepare(hq ? "SELECT c.conflict_id, c.code, c.kind, c.settlement, t.store_id, t.txn_id"
+                      " FROM conflicts c JOIN conflict_txns t ON t.conflict_id = c.conflict_id"
+                      " ORDER BY c.conflict_id, t.arrival, t.store_id, t.txn_id"
+                    : "SELECT conflict_id, code, kind, settlement, '', txn_ids FROM conflicts"
+                      " ORDER BY conflict_id");
   if (!q) return q.error();
   std::map<std::int64_t, ConflictRow> rows;
   std::set<std::int64_t> wanted;
@@ -490,12 +499,13 @@ Result<Report> build_report(const ReportRequest& request) {
       *kind == SourceKind::store && !stores->empty() ? stores->front() : std::string();
   if (request.store_id &&
       std::find(stores->begin(), stores->end(), *request.store_id) == stores->end()) {
-    return make_error(ErrorKind::not_found, "store",
-                      "\"" + request.path + "\" holds no store \"" + *request.store_id +
-                          "\"; it holds " +
-                          (stores->empty() ? std::string("none")
-                                           : (*kind == SourceKind::store ? "\"" + store_of_file + "\""
-                                                                         : std::to_string(stores->size()) + " stores")));
+    return make_error(
+        ErrorKind::not_found, "store",
+        "\"" + request.path + "\" holds no store \"" + *request.store_id + "\"; it holds " +
+            (stores->empty()
+                 ? std::string("none")
+                 : (*kind == SourceKind::store ? "\"" + store_of_file + "\""
+                                               : std::to_string(stores->size()) + " stores")));
   }
 
   Report r;
@@ -525,8 +535,8 @@ Result<Report> build_report(const ReportRequest& request) {
     if (!row) return row.error();
     if (!*row) break;
     store.assign((*q)->text_view(0));
-    if (auto st = fold.add(store, (*q)->int64(1), (*q)->text_view(2), (*q)->int64(3),
-                           (*q)->text_view(4));
+    if (auto st =
+            fold.add(store, (*q)->int64(1), (*q)->text_view(2), (*q)->int64(3), (*q)->text_view(4));
         !st) {
       return st.error();
     }

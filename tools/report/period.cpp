@@ -52,9 +52,9 @@ Result<Period> parse_period(std::string_view from_date, std::string_view to_date
   auto to = parse_date(to_date, "to");
   if (!to) return to.error();
   if (*to < *from) {
-    return make_error(ErrorKind::bad_request, "to",
-                      "the period is reversed: " + std::string(to_date) + " is before " +
-                          std::string(from_date));
+    return make_error(
+        ErrorKind::bad_request, "to",
+        "the period is reversed: " + std::string(to_date) + " is before " + std::string(from_date));
   }
   if (*to == *from) {
     return make_error(ErrorKind::bad_request, "to",

@@ -35,7 +35,9 @@ class CsvWriter {
 };
 
 std::string n(std::int64_t v) { return std::to_string(v); }
-std::string n(const std::optional<std::int64_t>& v) { return v ? std::to_string(*v) : std::string(); }
+std::string n(const std::optional<std::int64_t>& v) {
+  return v ? std::to_string(*v) : std::string();
+}
 std::string ratio(const std::optional<double>& v) { return v ? ratio_text(v) : std::string(); }
 
 void group_record(CsvWriter& w, const std::string& currency, std::string_view group,

@@ -21,12 +21,23 @@ std::string escape(std::string_view text) {
   out.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -77,103 +88,98 @@ std::string text_cell(const std::string& text) { return "<td>" + escape(text) + 
 
 constexpr int kChartWidth = 640;
 
+// SVG elements; attribute values in single quotes, text escaped.
+std::string svg_open(const std::string& chart, int height, const std::string& title) {
+  const auto w = std::to_string(kChartWidth);
+  const auto h = std::to_string(height);
+  return "<svg role='img' data-chart='" + escape(chart) + "' width='" + w + "' height='" + h +
+         "' viewBox='0 0 " + w + " " + h + "' xmlns='http://www.w3.org/2000/svg'><title>" +
+         escape(title) + "</title>";
+}
+std::string svg_rect(int x, int y, int width, int height, const char* fill) {
+  return "<rect x='" + std::to_string(x) + "' y='" + std::to_string(y) + "' width='" +
+         std::to_string(width) + "' height='" + std::to_string(height) + "' fill='" + fill + "'/>";
+}
+std::string svg_text(int x, int y, const char* anchor, const std::string& text) {
+  return "<text x='" + std::to_string(x) + "' y='" + std::to_string(y) + "' text-anchor='" +
+         anchor + "'>" + escape(text) + "</text>";
+}
+
 // Horizontal bars, one per label; values are non-negative counts.
 std::string bar_chart(const std::string& name, const std::string& title,
                       const std::vector<std::pair<std::string, std::int64_t>>& bars) {
   constexpr int kRow = 26;
   constexpr int kLabel = 200;
   constexpr int kBarMax = kChartWidth - kLabel - 60;
-  const int height = kRow * static_cast<int>(bars.size()) + 30;
   std::int64_t max = 1;
   for (const auto& [_, v] : bars) max = std::max(max, v);
-  std::string svg = "<svg role=\"img\" data-chart=\"" + name + "\" width=\"" +
-                    std::to_string(kChartWidth) + "\" height=\"" + std::to_string(height) +
-                    "\" viewBox=\"0 0 " + std::to_string(kChartWidth) + " " + std::to_string(height) +
-                    "\" xmlns=\"http://www.w3.org/2000/svg\"><title>" + escape(title) + "</title>";
+  std::string svg = svg_open(name, kRow * static_cast<int>(bars.size()) + 30, title);
   int y = 20;
   for (const auto& [label, v] : bars) {
     const auto w = static_cast<int>(v * kBarMax / max);
-    svg += "<text x=\"" + std::to_string(kLabel - 8) + "\" y=\"" + std::to_string(y + 14) +
-           "\" text-anchor=\"end\">" + escape(label) + "</text>";
-    svg += "<rect x=\"" + std::to_string(kLabel) + "\" y=\"" + std::to_string(y) + "\" width=\"" +
-           std::to_string(std::max(w, 1)) + "\" height=\"18\" fill=\"#3b6ea8\"/>";
-    svg += "<text x=\"" + std::to_string(kLabel + w + 6) + "\" y=\"" + std::to_string(y + 14) + "\">" +
-           std::to_string(v) + "</text>";
+    svg += svg_text(kLabel - 8, y + 14, "end", label);
+    svg += svg_rect(kLabel, y, std::max(w, 1), 18, "#3b6ea8");
+    svg += svg_text(kLabel + w + 6, y + 14, "start", std::to_string(v));
     y += kRow;
   }
   return svg + "</svg>";
 }
 
 std::string nps_chart(const NpsFigures& nps) {
-  constexpr int kHeight = 220;
   constexpr int kPlot = 160;
   constexpr int kStep = (kChartWidth - 40) / 11;
   std::int64_t max = 1;
   for (const auto v : nps.histogram) max = std::max(max, v);
-  std::string svg = "<svg role=\"img\" data-chart=\"nps\" width=\"" + std::to_string(kChartWidth) +
-                    "\" height=\"" + std::to_string(kHeight) + "\" viewBox=\"0 0 " +
-                    std::to_string(kChartWidth) + " " + std::to_string(kHeight) +
-                    "\" xmlns=\"http://www.w3.org/2000/svg\"><title>NPS answers per score</title>";
+  std::string svg = svg_open("nps", 220, "NPS answers per score");
   for (int s = 0; s <= 10; ++s) {
     const auto v = nps.histogram[s];
     const auto h = static_cast<int>(v * kPlot / max);
     const int x = 20 + s * kStep;
     const char* colour = s >= 9 ? "#2e8b57" : s >= 7 ? "#c9a227" : "#c0392b";
-    svg += "<rect x=\"" + std::to_string(x + 4) + "\" y=\"" + std::to_string(20 + kPlot - h) +
-           "\" width=\"" + std::to_string(kStep - 8) + "\" height=\"" + std::to_string(h) +
-           "\" fill=\"" + colour + "\"/>";
-    svg += "<text x=\"" + std::to_string(x + kStep / 2) + "\" y=\"" + std::to_string(16 + kPlot - h) +
-           "\" text-anchor=\"middle\">" + std::to_string(v) + "</text>";
-    svg += "<text x=\"" + std::to_string(x + kStep / 2) + "\" y=\"" + std::to_string(kPlot + 40) +
-           "\" text-anchor=\"middle\">" + std::to_string(s) + "</text>";
+    svg += svg_rect(x + 4, 20 + kPlot - h, kStep - 8, h, colour);
+    svg += svg_text(x + kStep / 2, 16 + kPlot - h, "middle", std::to_string(v));
+    svg += svg_text(x + kStep / 2, kPlot + 40, "middle", std::to_string(s));
   }
   return svg + "</svg>";
 }
 
-// Referred against not referred, per currency: average basket and repeat rate
-// side by side, each scaled to the larger of the two.
-std::string comparison_chart(const RevenueRow& row) {
-  constexpr int kHeight = 214;
+// Two bars (referred, not referred) under a title, scaled to the larger.
+std::string bar_pair(int x0, const std::string& title, const double (&values)[2],
+                     const std::string (&texts)[2]) {
   constexpr int kPlot = 130;
   constexpr int kTop = 44;  // room for the title and the value above a full bar
-  const auto pair_bars = [&](int x0, const std::string& title, double a, double b,
-                             const std::string& a_text, const std::string& b_text) {
-    const double max = std::max({a, b, 1e-9});
-    std::string s = "<text x=\"" + std::to_string(x0 + 130) + "\" y=\"16\" text-anchor=\"middle\">" +
-                    escape(title) + "</text>";
-    const double values[2] = {a, b};
-    const std::string texts[2] = {a_text, b_text};
-    const char* names[2] = {"referred", "not referred"};
-    const char* colours[2] = {"#3b6ea8", "#9aa5b1"};
-    for (int i = 0; i < 2; ++i) {
-      const int h = static_cast<int>(values[i] / max * kPlot);
-      const int x = x0 + 40 + i * 110;
-      s += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(kTop + kPlot - h) +
-           "\" width=\"80\" height=\"" + std::to_string(h) + "\" fill=\"" + colours[i] + "\"/>";
-      s += "<text x=\"" + std::to_string(x + 40) + "\" y=\"" + std::to_string(kTop - 4 + kPlot - h) +
-           "\" text-anchor=\"middle\">" + escape(texts[i]) + "</text>";
-      s += "<text x=\"" + std::to_string(x + 40) + "\" y=\"" + std::to_string(kTop + kPlot + 18) +
-           "\" text-anchor=\"middle\">" + names[i] + "</text>";
-    }
-    return s;
-  };
+  const double max = std::max({values[0], values[1], 1e-9});
+  const char* names[2] = {"referred", "not referred"};
+  const char* colours[2] = {"#3b6ea8", "#9aa5b1"};
+  std::string s = svg_text(x0 + 130, 16, "middle", title);
+  for (int i = 0; i < 2; ++i) {
+    const int h = static_cast<int>(values[i] / max * kPlot);
+    const int x = x0 + 40 + i * 110;
+    s += svg_rect(x, kTop + kPlot - h, 80, h, colours[i]);
+    s += svg_text(x + 40, kTop - 4 + kPlot - h, "middle", texts[i]);
+    s += svg_text(x + 40, kTop + kPlot + 18, "middle", names[i]);
+  }
+  return s;
+}
+
+// Referred against not referred, per currency: average basket and repeat rate
+// side by side.
+std::string comparison_chart(const RevenueRow& row) {
   const auto basket = [](const CustomerGroup& g) {
     return g.average_basket_minor ? static_cast<double>(*g.average_basket_minor) : 0.0;
   };
-  const auto repeat = [](const CustomerGroup& g) { return g.repeat_rate.value_or(0.0); };
-  std::string svg = "<svg role=\"img\" data-chart=\"comparison." + escape(row.currency) +
-                    "\" width=\"" + std::to_string(kChartWidth) + "\" height=\"" +
-                    std::to_string(kHeight) + "\" viewBox=\"0 0 " + std::to_string(kChartWidth) +
-                    " " + std::to_string(kHeight) +
-                    "\" xmlns=\"http://www.w3.org/2000/svg\"><title>Referred against not referred "
-                    "customers (" + escape(row.currency) + ")</title>";
-  svg += pair_bars(0, "Average basket", basket(row.referred), basket(row.not_referred),
-                   row.referred.average_basket_minor
-                       ? money_text(*row.referred.average_basket_minor, row.currency) : "n/a",
-                   row.not_referred.average_basket_minor
-                       ? money_text(*row.not_referred.average_basket_minor, row.currency) : "n/a");
-  svg += pair_bars(320, "Repeat rate", repeat(row.referred), repeat(row.not_referred),
-                   percent_text(row.referred.repeat_rate), percent_text(row.not_referred.repeat_rate));
+  const auto basket_text = [&](const CustomerGroup& g) {
+    return g.average_basket_minor ? money_text(*g.average_basket_minor, row.currency)
+                                  : std::string("n/a");
+  };
+  std::string svg = svg_open("comparison." + row.currency, 214,
+                             "Referred against not referred customers (" + row.currency + ")");
+  svg += bar_pair(0, "Average basket", {basket(row.referred), basket(row.not_referred)},
+                  {basket_text(row.referred), basket_text(row.not_referred)});
+  svg += bar_pair(
+      320, "Repeat rate",
+      {row.referred.repeat_rate.value_or(0.0), row.not_referred.repeat_rate.value_or(0.0)},
+      {percent_text(row.referred.repeat_rate), percent_text(row.not_referred.repeat_rate)});
   return svg + "</svg>";
 }
 
@@ -197,8 +203,8 @@ std::string group_rows(const RevenueRow& row, const char* key, const char* label
          cell(p + "transactions", g.transactions) +
          money_cell(p + "revenue_minor", g.revenue_minor, row.currency) +
          money_cell(p + "average_basket_minor", g.average_basket_minor, row.currency) +
-         cell(p + "repeat_customers", g.repeat_customers) + ratio_cell(p + "repeat_rate", g.repeat_rate) +
-         "</tr>";
+         cell(p + "repeat_customers", g.repeat_customers) +
+         ratio_cell(p + "repeat_rate", g.repeat_rate) + "</tr>";
 }
 
 std::string revenue_section(const Report& r) {
@@ -220,7 +226,8 @@ std::string revenue_section(const Report& r) {
 }
 
 std::string amount_cell(const std::string& name, std::int64_t v, const RewardRow& w) {
-  if (w.unit == "points") return figure("td", name, std::to_string(v), std::to_string(v) + " points");
+  if (w.unit == "points")
+    return figure("td", name, std::to_string(v), std::to_string(v) + " points");
   if (w.unit == "recognition") return cell(name, v);
   return money_cell(name, v, w.currency);
 }
@@ -233,9 +240,12 @@ std::string rewards_section(const Report& r) {
   for (const auto& w : r.rewards) {
     std::string p = "rewards." + w.side + "." + w.unit + ".";
     if (!w.currency.empty()) p += w.currency + ".";
-    s += "<tr>" + text_cell(w.side) + text_cell(w.unit + (w.currency.empty() ? "" : " " + w.currency)) +
-         cell(p + "granted_count", w.granted_count) + amount_cell(p + "granted_amount", w.granted_amount, w) +
-         cell(p + "pending_count", w.pending_count) + amount_cell(p + "pending_amount", w.pending_amount, w) +
+    s += "<tr>" + text_cell(w.side) +
+         text_cell(w.unit + (w.currency.empty() ? "" : " " + w.currency)) +
+         cell(p + "granted_count", w.granted_count) +
+         amount_cell(p + "granted_amount", w.granted_amount, w) +
+         cell(p + "pending_count", w.pending_count) +
+         amount_cell(p + "pending_amount", w.pending_amount, w) +
          cell(p + "held_count", w.held_count) + amount_cell(p + "held_amount", w.held_amount, w) +
          cell(p + "clawed_back_count", w.clawed_back_count) +
          amount_cell(p + "clawed_back_amount", w.clawed_back_amount, w) + "</tr>";
@@ -278,18 +288,20 @@ std::string cashiers_section(const Report& r) {
        "<th>code issued</th><th>not asked</th><th>ask rate</th></tr>";
   for (const auto& c : r.cashiers) {
     const std::string p = "ask_rate." + c.store_id + "." + c.cashier_id + ".";
-    s += "<tr>" + text_cell(c.store_id) + text_cell(c.cashier_id.empty() ? "(none)" : c.cashier_id) +
-         cell(p + "eligible", c.eligible) + cell(p + "asked", c.asked) + cell(p + "declined", c.declined) +
-         cell(p + "code_issued", c.code_issued) + cell(p + "not_asked", c.not_asked) +
-         ratio_cell(p + "ask_rate", c.ask_rate) + "</tr>";
+    s += "<tr>" + text_cell(c.store_id) +
+         text_cell(c.cashier_id.empty() ? "(none)" : c.cashier_id) +
+         cell(p + "eligible", c.eligible) + cell(p + "asked", c.asked) +
+         cell(p + "declined", c.declined) + cell(p + "code_issued", c.code_issued) +
+         cell(p + "not_asked", c.not_asked) + ratio_cell(p + "ask_rate", c.ask_rate) + "</tr>";
   }
   return s + "</table>";
 }
 
 std::string nps_section(const Report& r) {
   const auto& n = r.nps;
-  std::string s = "<h2>NPS</h2><table><tr><th>answers</th><th>promoters (9-10)</th>"
-                  "<th>passives (7-8)</th><th>detractors (0-6)</th><th>score</th></tr><tr>";
+  std::string s =
+      "<h2>NPS</h2><table><tr><th>answers</th><th>promoters (9-10)</th>"
+      "<th>passives (7-8)</th><th>detractors (0-6)</th><th>score</th></tr><tr>";
   s += cell("nps.answers", n.answers) + cell("nps.promoters", n.promoters) +
        cell("nps.passives", n.passives) + cell("nps.detractors", n.detractors) +
        figure("td", "nps.score", n.score ? ratio_text(n.score) : "",
@@ -316,9 +328,9 @@ std::string conflicts_section(const Report& r) {
       txns += t.store_id.empty() ? t.txn_id : t.store_id + "/" + t.txn_id;
     }
     const std::string p = "conflicts." + std::to_string(c.conflict_id) + ".";
-    s += "<tr>" + text_cell(std::to_string(c.conflict_id)) + figure("td", p + "code", c.code, c.code) +
-         figure("td", p + "kind", c.kind, c.kind) + figure("td", p + "settlement", c.settlement, c.settlement) +
-         text_cell(txns) + "</tr>";
+    s += "<tr>" + text_cell(std::to_string(c.conflict_id)) +
+         figure("td", p + "code", c.code, c.code) + figure("td", p + "kind", c.kind, c.kind) +
+         figure("td", p + "settlement", c.settlement, c.settlement) + text_cell(txns) + "</tr>";
   }
   return s + "</table>";
 }
@@ -342,10 +354,10 @@ std::string render_html(const Report& r) {
               std::to_string(r.events_in_period)) +
        " events in the period.</p>";
   if (r.empty) {
-    s += "<p class=\"empty\" data-figure=\"empty\" data-value=\"true\">No events in this "
+    s += R"(<p class="empty" data-figure="empty" data-value="true">No events in this )"
          "period: nothing was issued, redeemed, bought or answered.</p>";
   } else {
-    s += "<p hidden data-figure=\"empty\" data-value=\"false\"></p>";
+    s += R"(<p hidden data-figure="empty" data-value="false"></p>)";
   }
 
   const auto& c = r.codes;

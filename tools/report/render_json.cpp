@@ -58,14 +58,14 @@ std::string render_json(const Report& r) {
   }
   out["rewards"] = json::array();
   for (const auto& w : r.rewards) {
-    out["rewards"].push_back({{"side", w.side},
-                              {"unit", w.unit},
-                              {"currency", nullable_text(w.currency)},
-                              {"granted", {{"count", w.granted_count}, {"amount", w.granted_amount}}},
-                              {"pending", {{"count", w.pending_count}, {"amount", w.pending_amount}}},
-                              {"held", {{"count", w.held_count}, {"amount", w.held_amount}}},
-                              {"clawed_back",
-                               {{"count", w.clawed_back_count}, {"amount", w.clawed_back_amount}}}});
+    out["rewards"].push_back(
+        {{"side", w.side},
+         {"unit", w.unit},
+         {"currency", nullable_text(w.currency)},
+         {"granted", {{"count", w.granted_count}, {"amount", w.granted_amount}}},
+         {"pending", {{"count", w.pending_count}, {"amount", w.pending_amount}}},
+         {"held", {{"count", w.held_count}, {"amount", w.held_amount}}},
+         {"clawed_back", {{"count", w.clawed_back_count}, {"amount", w.clawed_back_amount}}}});
   }
   out["referral_chain"] = {{"referred_customers", r.chain.referred_customers},
                            {"referred_who_referred", r.chain.referred_who_referred},
@@ -95,12 +95,9 @@ std::string render_json(const Report& r) {
   }
   json histogram = json::array();
   for (const auto n : r.nps.histogram) histogram.push_back(n);
-  out["nps"] = {{"histogram", histogram},
-                {"answers", r.nps.answers},
-                {"promoters", r.nps.promoters},
-                {"passives", r.nps.passives},
-                {"detractors", r.nps.detractors},
-                {"score", optional_json(r.nps.score)}};
+  out["nps"] = {{"histogram", histogram},         {"answers", r.nps.answers},
+                {"promoters", r.nps.promoters},   {"passives", r.nps.passives},
+                {"detractors", r.nps.detractors}, {"score", optional_json(r.nps.score)}};
   out["conflicts"] = json::array();
   for (const auto& c : r.conflicts) {
     json txns = json::array();

@@ -33,9 +33,9 @@ inline constexpr std::int64_t kProgressEveryEvents = 10'000;
 
 // [from, to) as dates in a time zone, and the instants they stand for.
 struct Period {
-  std::string from_date;  // "2026-01-01", first day included
-  std::string to_date;    // "2026-02-01", first day NOT included
-  std::string time_zone;  // POSIX TZ, "UTC0" by default
+  std::string from_date;     // "2026-01-01", first day included
+  std::string to_date;       // "2026-02-01", first day NOT included
+  std::string time_zone;     // POSIX TZ, "UTC0" by default
   std::int64_t from_ms = 0;  // Unix ms of from_date's local midnight
   std::int64_t to_ms = 0;    // Unix ms of to_date's local midnight
 };
@@ -51,22 +51,22 @@ enum class SourceKind { store, head_office };
 // ---- the report ------------------------------------------------------------
 
 struct CodeFigures {
-  std::int64_t issued = 0;          // code_issued events
-  std::int64_t issued_partner = 0;  // of which partner codes
-  std::int64_t redemptions = 0;     // code_redeemed events
-  std::int64_t codes_redeemed = 0;  // distinct codes among them
+  std::int64_t issued = 0;                // code_issued events
+  std::int64_t issued_partner = 0;        // of which partner codes
+  std::int64_t redemptions = 0;           // code_redeemed events
+  std::int64_t codes_redeemed = 0;        // distinct codes among them
   std::int64_t redemptions_reversed = 0;  // redemptions in the period later refunded whole
   std::optional<double> conversion_rate;  // redemptions / issued
 };
 
 // One group of customers (referred or not) in one currency.
 struct CustomerGroup {
-  std::int64_t customers = 0;         // with at least one transaction
+  std::int64_t customers = 0;  // with at least one transaction
   std::int64_t transactions = 0;
-  std::int64_t revenue_minor = 0;     // sum of txn_committed total_minor
+  std::int64_t revenue_minor = 0;                    // sum of txn_committed total_minor
   std::optional<std::int64_t> average_basket_minor;  // revenue / transactions, half up
-  std::int64_t repeat_customers = 0;  // with 2 or more transactions
-  std::optional<double> repeat_rate;  // repeat_customers / customers
+  std::int64_t repeat_customers = 0;                 // with 2 or more transactions
+  std::optional<double> repeat_rate;                 // repeat_customers / customers
 };
 
 struct RevenueRow {
@@ -93,7 +93,7 @@ struct RewardRow {
 };
 
 struct ChainFigures {
-  std::int64_t referred_customers = 0;  // distinct referees who redeemed in the period
+  std::int64_t referred_customers = 0;     // distinct referees who redeemed in the period
   std::int64_t referred_who_referred = 0;  // of them, referrers of a later redemption
   std::optional<double> rate;
 };
@@ -113,9 +113,9 @@ struct PartnerRow {
 
 struct CashierRow {
   std::string store_id;
-  std::string cashier_id;  // "" when the till sent none
-  std::int64_t eligible = 0;    // ask_recorded events (the till prompted)
-  std::int64_t asked = 0;       // outcome asked, declined or code_issued
+  std::string cashier_id;     // "" when the till sent none
+  std::int64_t eligible = 0;  // ask_recorded events (the till prompted)
+  std::int64_t asked = 0;     // outcome asked, declined or code_issued
   std::int64_t declined = 0;
   std::int64_t code_issued = 0;
   std::int64_t not_asked = 0;
@@ -146,7 +146,7 @@ struct ConflictRow {
 
 struct Report {
   SourceKind source = SourceKind::store;
-  std::string scope;  // the store id, or "" for the whole chain
+  std::string scope;                // the store id, or "" for the whole chain
   std::vector<std::string> stores;  // stores whose events the report counts
   Period period;
   std::int64_t events_in_period = 0;  // in scope
@@ -171,7 +171,7 @@ struct Report {
 using ProgressFn = std::function<void(std::int64_t done, std::int64_t total)>;
 
 struct ReportRequest {
-  std::string path;                     // a store's refpos.db or a head office file
+  std::string path;  // a store's refpos.db or a head office file
   Period period;
   std::optional<std::string> store_id;  // nullopt: every store in the file
   ProgressFn progress;                  // may be empty

@@ -18,7 +18,8 @@ Result<bool> Statement::step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return make_error(ErrorKind::storage, "", std::string("reading the file: ") + sqlite3_errmsg(db_));
+  return make_error(ErrorKind::storage, "",
+                    std::string("reading the file: ") + sqlite3_errmsg(db_));
 }
 
 std::string Statement::text(int column) const { return std::string(text_view(column)); }
@@ -26,7 +27,8 @@ std::string Statement::text(int column) const { return std::string(text_view(col
 std::string_view Statement::text_view(int column) const {
   const auto* p = sqlite3_column_text(stmt_, column);
   if (p == nullptr) return {};
-  return {reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
+  return {reinterpret_cast<const char*>(p),
+          static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
 }
 
 Result<std::unique_ptr<ReadOnlyDatabase>> ReadOnlyDatabase::open(const std::string& path) {
@@ -49,8 +51,7 @@ Result<std::unique_ptr<Statement>> ReadOnlyDatabase::prepare(const char* sql) {
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db_, sql, -1, &stmt, nullptr) != SQLITE_OK) {
     sqlite3_finalize(stmt);
-    return make_error(ErrorKind::storage, "file",
-                      "\"" + path_ + "\": " + sqlite3_errmsg(db_));
+    return make_error(ErrorKind::storage, "file", "\"" + path_ + "\": " + sqlite3_errmsg(db_));
   }
   return std::make_unique<Statement>(db_, stmt);
 }
