@@ -4,6 +4,7 @@
 // periods, unknown stores, time zones, a head-office file, CSV quoting and
 // the JSON shape, and that a report never changes the file it reads.
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 
 #include <filesystem>
 #include <fstream>
@@ -422,4 +423,37 @@ TEST_CASE("engine: progress is reported, ending with every event read") {
   CHECK(calls.back().first == calls.back().second);
   CHECK(calls.back().second == sql_int(story().db, "SELECT count(*) FROM events WHERE at_ms < " +
                                                        std::to_string(period->to_ms)));
+}
+
+TEST_CASE("engine: ReportFold fed by the caller gives what build_report gives") {
+  // What head office does when it reads events on its own connection.
+  auto period = report::parse_period(kScenarioFrom, kScenarioTo, "");
+  REQUIRE(period.ok());
+  report::ReportFold fold(report::SourceKind::store, *period, std::nullopt, {"store-001"});
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(story().db.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db,
+                             "SELECT store_id, seq, type, at_ms, body FROM events WHERE at_ms < ?1 "
+                             "ORDER BY seq",
+                             -1, &q, nullptr) == SQLITE_OK);
+  sqlite3_bind_int64(q, 1, period->to_ms);
+  const auto text = [&](int column) {
+    return std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(q, column)),
+                            static_cast<std::size_t>(sqlite3_column_bytes(q, column)));
+  };
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    const report::EventRow event{text(0), sqlite3_column_int64(q, 1), text(2),
+                                 sqlite3_column_int64(q, 3), text(4)};
+    REQUIRE(fold.add(event).ok());
+  }
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  CHECK(report::render_json(fold.finish()) ==
+        report::render_json(build(story().db, kScenarioFrom, kScenarioTo)));
+
+  report::ReportFold broken(report::SourceKind::store, *period, std::nullopt, {"store-001"});
+  auto st = broken.add({"store-001", 1, "txn_committed", kJan1, "not json"});
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().kind == ErrorKind::storage);
 }

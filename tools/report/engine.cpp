@@ -65,47 +65,55 @@ std::optional<std::int64_t> average_half_up(std::int64_t total, std::int64_t cou
   return -2 * rest >= count ? q - 1 : q;
 }
 
-struct Redemption {
-  std::string store;
-  std::string txn;
-  std::string code;
-  std::string customer;
-  std::string referrer;  // from the event; "" when issued at another store
-  std::int64_t at_ms = 0;
-  bool in_scope = false;
-};
+std::string currency_for(const std::string& unit, const json& body) {
+  return unit == "store_credit" || unit == "gift_card" ? text_of(body, "currency") : std::string();
+}
 
-struct Accrual {
-  std::string store;
-  std::string txn;
-  std::string side;
-  std::string unit;
-  std::string currency;
-  std::int64_t amount = 0;
-  std::int64_t spendable_at_ms = 0;
-  bool held = false;
-};
+}  // namespace
 
-struct Spend {
-  std::int64_t transactions = 0;
-  std::int64_t revenue_minor = 0;
-};
-
-struct CashierTally {
-  std::int64_t eligible = 0, asked = 0, declined = 0, code_issued = 0, not_asked = 0;
-};
-
-class Fold {
+class ReportFold::State {
  public:
-  Fold(Period period, std::optional<std::string> scope)
+  struct Redemption {
+    std::string store;
+    std::string txn;
+    std::string code;
+    std::string customer;
+    std::string referrer;  // from the event; "" when issued at another store
+    std::int64_t at_ms = 0;
+    bool in_scope = false;
+  };
+
+  struct Accrual {
+    std::string store;
+    std::string txn;
+    std::string side;
+    std::string unit;
+    std::string currency;
+    std::int64_t amount = 0;
+    std::int64_t spendable_at_ms = 0;
+    bool held = false;
+  };
+
+  struct Spend {
+    std::int64_t transactions = 0;
+    std::int64_t revenue_minor = 0;
+  };
+
+  struct CashierTally {
+    std::int64_t eligible = 0, asked = 0, declined = 0, code_issued = 0, not_asked = 0;
+  };
+
+  State(Period period, std::optional<std::string> scope)
       : period_(std::move(period)), scope_(std::move(scope)) {}
 
   Status add(const std::string& store, std::int64_t seq, std::string_view type, std::int64_t at_ms,
              std::string_view body_text);
   void finish(Report& r) const;
+  [[nodiscard]] const Period& period() const { return period_; }
 
   std::int64_t events_in_period = 0;
   std::set<std::string> redeemed_txns_in_scope;  // txn_key of redemptions counted
+  std::vector<ConflictRow> conflicts;            // every one the source knows
 
  private:
   [[nodiscard]] bool counted(const std::string& store, std::int64_t at_ms) const {
@@ -145,12 +153,8 @@ class Fold {
   NpsFigures nps_;
 };
 
-std::string currency_for(const std::string& unit, const json& body) {
-  return unit == "store_credit" || unit == "gift_card" ? text_of(body, "currency") : std::string();
-}
-
-Status Fold::add(const std::string& store, std::int64_t seq, std::string_view type,
-                 std::int64_t at_ms, std::string_view body_text) {
+Status ReportFold::State::add(const std::string& store, std::int64_t seq, std::string_view type,
+                              std::int64_t at_ms, std::string_view body_text) {
   static const std::unordered_set<std::string_view> kRead = {
       "code_issued",    "code_redeemed",   "txn_committed", "txn_reversed",
       "reward_accrued", "reward_reversed", "ask_recorded",  "nps_answered"};
@@ -215,7 +219,7 @@ Status Fold::add(const std::string& store, std::int64_t seq, std::string_view ty
   return ok_status();
 }
 
-void Fold::count_ask(const std::string& store, const json& body) {
+void ReportFold::State::count_ask(const std::string& store, const json& body) {
   auto& t = cashiers_[{store, text_of(body, "cashier_id")}];
   const auto outcome = text_of(body, "outcome");
   ++t.eligible;
@@ -228,7 +232,7 @@ void Fold::count_ask(const std::string& store, const json& body) {
   if (outcome == "code_issued") ++t.code_issued;
 }
 
-void Fold::count_nps(std::int64_t score) {
+void ReportFold::State::count_nps(std::int64_t score) {
   if (score < 0 || score > 10) return;  // the plugin never writes one
   ++nps_.histogram[score];
   ++nps_.answers;
@@ -241,7 +245,7 @@ void Fold::count_nps(std::int64_t score) {
   }
 }
 
-void Fold::finish_revenue(Report& r) const {
+void ReportFold::State::finish_revenue(Report& r) const {
   std::set<std::string> currencies;
   for (const auto& [c, _] : spend_) currencies.insert(c);
   for (const auto& [c, _] : anonymous_) currencies.insert(c);
@@ -269,7 +273,7 @@ void Fold::finish_revenue(Report& r) const {
   }
 }
 
-void Fold::finish_rewards(Report& r) const {
+void ReportFold::State::finish_rewards(Report& r) const {
   std::map<std::tuple<std::string, std::string, std::string>, RewardRow> rows;
   const auto row_for = [&](const std::string& side, const std::string& unit,
                            const std::string& currency) -> RewardRow& {
@@ -302,7 +306,7 @@ void Fold::finish_rewards(Report& r) const {
   for (auto& [_, row] : rows) r.rewards.push_back(std::move(row));
 }
 
-void Fold::finish_referrers(Report& r) const {
+void ReportFold::State::finish_referrers(Report& r) const {
   struct Tally {
     std::int64_t redemptions = 0;
     std::set<std::string> referees;
@@ -354,7 +358,7 @@ void Fold::finish_referrers(Report& r) const {
   });
 }
 
-void Fold::finish(Report& r) const {
+void ReportFold::State::finish(Report& r) const {
   r.events_in_period = events_in_period;
   r.empty = events_in_period == 0;
   r.codes.issued = codes_issued_;
@@ -396,6 +400,8 @@ void Fold::finish(Report& r) const {
                                   static_cast<double>(nps_.answers));
 }
 
+namespace {
+
 // ---- reading the file --------------------------------------------------------
 
 Result<SourceKind> detect(ReadOnlyDatabase& db) {
@@ -427,8 +433,7 @@ Result<std::vector<std::string>> stores_of(ReadOnlyDatabase& db, SourceKind kind
   return out;
 }
 
-Status read_conflicts(ReadOnlyDatabase& db, SourceKind kind, const std::set<std::string>& redeemed,
-                      const std::string& store_of_file, Report& r) {
+Status read_conflicts(ReadOnlyDatabase& db, SourceKind kind, ReportFold& fold) {
   auto exists = db.has_table("conflicts");
   if (!exists) return exists.error();
   if (!*exists) return ok_status();  // a store from before sync existed
@@ -440,8 +445,7 @@ Status read_conflicts(ReadOnlyDatabase& db, SourceKind kind, const std::set<std:
                     : "SELECT conflict_id, code, kind, settlement, '', txn_ids FROM conflicts"
                       " ORDER BY conflict_id");
   if (!q) return q.error();
-  std::map<std::int64_t, ConflictRow> rows;
-  std::set<std::int64_t> wanted;
+  std::map<std::int64_t, ConflictRow> rows;  // a head office gives one row per transaction
   for (;;) {
     auto row = (*q)->step();
     if (!row) return row.error();
@@ -452,30 +456,58 @@ Status read_conflicts(ReadOnlyDatabase& db, SourceKind kind, const std::set<std:
     c.code = (*q)->text(1);
     c.kind = (*q)->text(2);
     c.settlement = (*q)->text(3);
-    std::vector<ConflictTxn> txns;
     if (hq) {
-      txns.push_back({(*q)->text(4), (*q)->text(5)});
-    } else {
-      const json ids = json::parse((*q)->text_view(5), nullptr, false);
-      if (ids.is_array()) {
-        for (const auto& t : ids) {
-          if (t.is_string()) txns.push_back({"", t.get<std::string>()});
-        }
-      }
+      c.txns.push_back({(*q)->text(4), (*q)->text(5)});
+      continue;
     }
-    for (auto& t : txns) {
-      const auto store = hq ? t.store_id : store_of_file;
-      if (redeemed.count(txn_key(store, t.txn_id)) != 0) wanted.insert(id);
-      c.txns.push_back(std::move(t));
+    const json ids = json::parse((*q)->text_view(5), nullptr, false);
+    if (!ids.is_array()) continue;
+    for (const auto& t : ids) {
+      if (t.is_string()) c.txns.push_back({"", t.get<std::string>()});
     }
   }
-  for (auto& [id, c] : rows) {
-    if (wanted.count(id) != 0) r.conflicts.push_back(std::move(c));
-  }
+  for (auto& [_, c] : rows) fold.add_conflict(std::move(c));
   return ok_status();
 }
 
 }  // namespace
+
+ReportFold::ReportFold(SourceKind source, Period period, std::optional<std::string> store_id,
+                       std::vector<std::string> stores)
+    : source_(source), scope_(store_id.value_or("")), stores_(std::move(stores)) {
+  state_ = std::make_unique<State>(std::move(period), std::move(store_id));
+}
+
+ReportFold::~ReportFold() = default;
+
+Status ReportFold::add(const EventRow& event) {
+  store_.assign(event.store_id);
+  return state_->add(store_, event.seq, event.type, event.at_ms, event.body);
+}
+
+void ReportFold::add_conflict(ConflictRow conflict) {
+  state_->conflicts.push_back(std::move(conflict));
+}
+
+Report ReportFold::finish() {
+  Report r;
+  r.source = source_;
+  r.scope = scope_;
+  r.stores = stores_;
+  r.period = state_->period();
+  state_->finish(r);
+  // A store file's conflicts name its own transactions without a store id.
+  const std::string own = source_ == SourceKind::store && !stores_.empty() ? stores_.front() : "";
+  for (auto& c : state_->conflicts) {
+    const bool touches = std::any_of(c.txns.begin(), c.txns.end(), [&](const ConflictTxn& t) {
+      const auto& store = t.store_id.empty() ? own : t.store_id;
+      return state_->redeemed_txns_in_scope.count(txn_key(store, t.txn_id)) != 0;
+    });
+    if (touches) r.conflicts.push_back(std::move(c));
+  }
+  state_->conflicts.clear();
+  return r;
+}
 
 Result<SourceKind> detect_source(const std::string& path) {
   auto db = ReadOnlyDatabase::open(path);
@@ -508,11 +540,8 @@ Result<Report> build_report(const ReportRequest& request) {
                                                : std::to_string(stores->size()) + " stores")));
   }
 
-  Report r;
-  r.source = *kind;
-  r.period = request.period;
-  r.scope = request.store_id.value_or("");
-  r.stores = request.store_id ? std::vector<std::string>{*request.store_id} : *stores;
+  ReportFold fold(*kind, request.period, request.store_id,
+                  request.store_id ? std::vector<std::string>{*request.store_id} : *stores);
 
   auto count = db.prepare("SELECT count(*) FROM events WHERE at_ms < ?1");
   if (!count) return count.error();
@@ -527,27 +556,19 @@ Result<Report> build_report(const ReportRequest& request) {
                             " ORDER BY seq");
   if (!q) return q.error();
   (*q)->bind(1, request.period.to_ms);
-  Fold fold(request.period, request.store_id);
   std::int64_t done = 0;
-  std::string store;
   for (;;) {
     auto row = (*q)->step();
     if (!row) return row.error();
     if (!*row) break;
-    store.assign((*q)->text_view(0));
-    if (auto st =
-            fold.add(store, (*q)->int64(1), (*q)->text_view(2), (*q)->int64(3), (*q)->text_view(4));
-        !st) {
-      return st.error();
-    }
+    const EventRow event{(*q)->text_view(0), (*q)->int64(1), (*q)->text_view(2), (*q)->int64(3),
+                         (*q)->text_view(4)};
+    if (auto st = fold.add(event); !st) return st.error();
     if (++done % kProgressEveryEvents == 0 && request.progress) request.progress(done, total);
   }
   if (request.progress) request.progress(done, total);
-  fold.finish(r);
-  if (auto st = read_conflicts(db, *kind, fold.redeemed_txns_in_scope, store_of_file, r); !st) {
-    return st.error();
-  }
-  return r;
+  if (auto st = read_conflicts(db, *kind, fold); !st) return st.error();
+  return fold.finish();
 }
 
 }  // namespace refpos::report

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -185,6 +186,48 @@ Result<SourceKind> detect_source(const std::string& path);
 // ErrorKind::bad_request (not a refpos file), ErrorKind::not_found (a store
 // id the file does not hold).
 Result<Report> build_report(const ReportRequest& request);
+
+// ---- folding events read elsewhere ---------------------------------------------
+
+// One event as both kinds of file store it (plugin/src/store/event_log.cpp).
+struct EventRow {
+  std::string_view store_id;
+  std::int64_t seq = 0;
+  std::string_view type;
+  std::int64_t at_ms = 0;
+  std::string_view body;  // canonical JSON
+};
+
+// The fold build_report runs, for a caller that reads the events itself
+// (head office on its own connection, or another storage back end).
+class ReportFold {
+ public:
+  // `store_id`: the scope (nullopt: every store); `stores`: Report::stores.
+  // The caller has checked that store_id is a store it holds.
+  ReportFold(SourceKind source, Period period, std::optional<std::string> store_id,
+             std::vector<std::string> stores);
+  ~ReportFold();
+  ReportFold(const ReportFold&) = delete;
+  ReportFold& operator=(const ReportFold&) = delete;
+
+  // Every event with at_ms < period.to_ms of EVERY store (facts about
+  // people are chain-wide, docs/reports.md), each store's in seq order.
+  // Fails (ErrorKind::storage) on a body that is not a JSON object.
+  Status add(const EventRow& event);
+  // Every conflict the source knows; the report keeps those that touch a
+  // counted redemption. A transaction with store_id "" is the store file's.
+  void add_conflict(ConflictRow conflict);
+  // The report; call once, after the last add.
+  Report finish();
+
+ private:
+  class State;
+  SourceKind source_;
+  std::string scope_;
+  std::vector<std::string> stores_;
+  std::string store_;  // add()'s store id, kept to spare an allocation per event
+  std::unique_ptr<State> state_;
+};
 
 // ---- renderers ---------------------------------------------------------------
 
