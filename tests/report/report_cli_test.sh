@@ -94,6 +94,9 @@ atomic)
   cmp -s "$work/r.csv" "$work/r.before" || fail "a failed report changed --out"
   expect_exit 2 "" -- "$ctl" report --file "$db" "${period[@]}" --store store-404 --out "$work/new.csv"
   [[ ! -e $work/new.csv ]] || fail "a failed report created --out"
+  cp "$db" "$work/db.before"
+  expect_exit 2 "being reported on" -- "$ctl" report --file "$db" "${period[@]}" --out "$db"
+  cmp -s "$db" "$work/db.before" || fail "--out over --file changed the store"
   expect_exit 1 "cannot write" -- "$ctl" report --file "$db" "${period[@]}" --out "$work/no/such/dir/r.html"
   ls "$work" | grep -q '\.tmp' && fail "a temporary file was left behind"
   ;;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -47,6 +48,10 @@ void draw_progress(std::int64_t done, std::int64_t total) {
 }
 
 void run_report_command(const ReportOptions& o) {
+  std::error_code ec;
+  if (!o.out.empty() && std::filesystem::equivalent(o.out, o.file, ec)) {
+    fail_usage("--out \"" + o.out + "\" is the file being reported on; choose another path");
+  }
   auto period = report::parse_period(o.from, o.to, o.tz);
   if (!period) fail_usage(period.error().describe());
 
