@@ -457,3 +457,49 @@ TEST_CASE("engine: ReportFold fed by the caller gives what build_report gives") 
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().kind == ErrorKind::storage);
 }
+
+TEST_CASE("engine: money stays per currency, and an average basket rounds half up") {
+  auto period = report::parse_period(kScenarioFrom, kScenarioTo, "");
+  REQUIRE(period.ok());
+  report::ReportFold fold(report::SourceKind::head_office, *period, std::nullopt, {"eu", "us"});
+  std::int64_t seq = 0;
+  const auto add = [&](const char* store, const char* type, const json& body) {
+    const auto text = body.dump();
+    REQUIRE(fold.add({store, ++seq, type, kJan1 + seq, text}).ok());
+  };
+  add("eu", "txn_committed", {{"customer_id", "x"}, {"currency", "EUR"}, {"total_minor", 1000}});
+  add("eu", "txn_committed", {{"customer_id", "x"}, {"currency", "EUR"}, {"total_minor", 1001}});
+  add("us", "txn_committed", {{"customer_id", "y"}, {"currency", "USD"}, {"total_minor", 999}});
+  add("eu", "reward_accrued",
+      {{"side", "referrer"},
+       {"kind", "store_credit"},
+       {"amount", 500},
+       {"currency", "EUR"},
+       {"txn_id", "t1"},
+       {"spendable_at_ms", 0},
+       {"held", false}});
+  add("us", "reward_accrued",
+      {{"side", "referrer"},
+       {"kind", "store_credit"},
+       {"amount", 700},
+       {"currency", "USD"},
+       {"txn_id", "t2"},
+       {"spendable_at_ms", 0},
+       {"held", true}});
+  const auto r = fold.finish();
+  REQUIRE(r.revenue.size() == 2);
+  CHECK(r.revenue[0].currency == "EUR");
+  CHECK(r.revenue[0].not_referred.revenue_minor == 2001);
+  CHECK(r.revenue[0].not_referred.average_basket_minor == 1001);  // 1000.5 rounds up
+  CHECK(r.revenue[0].not_referred.repeat_rate == 1.0);
+  CHECK(r.revenue[1].currency == "USD");
+  CHECK(r.revenue[1].not_referred.revenue_minor == 999);
+  REQUIRE(r.rewards.size() == 2);
+  CHECK(r.rewards[0].currency == "EUR");
+  CHECK(r.rewards[0].granted_amount == 500);
+  CHECK(r.rewards[0].held_count == 0);
+  CHECK(r.rewards[1].currency == "USD");
+  CHECK(r.rewards[1].granted_amount == 700);
+  CHECK(r.rewards[1].held_amount == 700);
+  CHECK(r.rewards[1].pending_count == 0);  // spendable before the period ends
+}
