@@ -210,7 +210,8 @@ json run_main_scenario(const std::string& data_dir) {
   // Referred: b1..b9, c1..c3 and pre1 (referred in December). Their January
   // purchases: 10 friends redemptions at 4000, 2 gym at 4500, b1 b2 at 2500,
   // pre1 2 x 3000.
-  const std::int64_t referred_revenue = 10 * kFriendsTotal + 2 * kGymTotal + 2 * 2500 + 2 * 3000;
+  const std::int64_t referred_revenue =
+      10 * kFriendsTotal + 2 * kGymTotal + 2 * 2500LL + 2 * 3000LL;
   e["revenue.USD.referred.customers"] = 13;
   e["revenue.USD.referred.transactions"] = 16;
   e["revenue.USD.referred.revenue_minor"] = referred_revenue;              // 60000
