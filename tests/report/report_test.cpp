@@ -507,3 +507,37 @@ TEST_CASE("engine: money stays per currency, and an average basket rounds half u
   CHECK(r.rewards[1].held_amount == 700);
   CHECK(r.rewards[1].pending_count == 0);  // spendable before the period ends
 }
+
+TEST_CASE("engine: a store's conflicts, as its sync wrote them, when they touch the period") {
+  TempDir dir;
+  const std::string copy = dir.str() + "/refpos.db";
+  std::filesystem::copy_file(story().db, copy);
+  if (std::filesystem::exists(story().db + "-wal")) {
+    std::filesystem::copy_file(story().db + "-wal", copy + "-wal");
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(copy.c_str(), &db) == SQLITE_OK);
+  // The rows plugin/src/sync/sync.cpp writes when head office settles one:
+  // one over a January redemption (J-B1) and another store's transaction,
+  // one over December's redemption only (D-2), outside the period.
+  REQUIRE(sqlite3_exec(db,
+                       "INSERT INTO conflicts (conflict_id, code, kind, settlement, txn_ids) VALUES"
+                       " (7, 'CODE-A', 'double_redemption', 'kept', '[\"J-B1\",\"T-9\"]'),"
+                       " (8, 'CODE-B', 'double_redemption', 'kept', '[\"D-2\"]')",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  const auto r = build(copy, kScenarioFrom, kScenarioTo);
+  REQUIRE(r.conflicts.size() == 1);
+  CHECK(r.conflicts[0].conflict_id == 7);
+  CHECK(r.conflicts[0].code == "CODE-A");
+  REQUIRE(r.conflicts[0].txns.size() == 2);
+  CHECK(r.conflicts[0].txns[0].txn_id == "J-B1");
+  CHECK(r.conflicts[0].txns[1].txn_id == "T-9");
+  CHECK(r.conflicts[0].txns[0].store_id.empty());
+  const auto december = build(copy, "2025-12-01", kScenarioFrom);
+  REQUIRE(december.conflicts.size() == 1);
+  CHECK(december.conflicts[0].conflict_id == 8);
+  const auto html = report::render_html(r);
+  CHECK(html.find("data-figure=\"conflicts.count\" data-value=\"1\"") != std::string::npos);
+  CHECK(html.find("data-figure=\"conflicts.7.code\" data-value=\"CODE-A\"") != std::string::npos);
+}
