@@ -92,7 +92,9 @@ void run_report_command(const ReportOptions& o) {
 void add_report_command(CLI::App& app) {
   auto options = std::make_shared<ReportOptions>();
   CLI::App* command = app.add_subcommand(
-      "report", "The referral report of a store or head-office file for a period [from, to)");
+      "report",
+      "the referral report of a store or head-office file for a period [from, to) "
+      "(docs/reports.md)");
   command->footer(std::string(kHelpFooter) +
                   "\nThe file is opened read-only. Definitions of every figure: docs/reports.md.");
   command->add_option("--file", options->file, "a store's refpos.db or a head office's SQLite file")
