@@ -14,8 +14,9 @@ constexpr std::int64_t kHalfDayMs = kDayMs / 2;
 
 Result<std::chrono::sys_days> parse_date(std::string_view text, const char* field) {
   const auto bad = [&] {
-    return make_error(ErrorKind::bad_request, field,
-                      "must be a date YYYY-MM-DD, got \"" + std::string(text) + "\"");
+    return make_error(
+        ErrorKind::bad_request, field,
+        "must be a date YYYY-MM-DD, 1970 or later, got \"" + std::string(text) + "\"");
   };
   if (text.size() != 10 || text[4] != '-' || text[7] != '-') return bad();
   int y = 0;
