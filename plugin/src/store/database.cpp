@@ -24,6 +24,16 @@ Query& Query::bind_blob(int index, std::span<const std::uint8_t> bytes) {
   return *this;
 }
 
+Query& Query::bind_unowned(int index, std::string_view text) {
+  sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_STATIC, SQLITE_UTF8);
+  return *this;
+}
+
+Query& Query::bind_blob_unowned(int index, std::span<const std::uint8_t> bytes) {
+  sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_STATIC);
+  return *this;
+}
+
 Query& Query::bind_null(int index) {
   sqlite3_bind_null(stmt_, index);
   return *this;

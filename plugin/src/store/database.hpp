@@ -35,6 +35,11 @@ class Query {
   Query& bind_blob(int index, std::span<const std::uint8_t> bytes);
   Query& bind_null(int index);
   Query& bind(int index, const std::optional<std::string>& text);
+  // Without SQLite's copy: the bytes must stay where they are until the
+  // Query is gone (for rows written by the thousand, e.g. head office's
+  // events). The binds above copy and are the default.
+  Query& bind_unowned(int index, std::string_view text);
+  Query& bind_blob_unowned(int index, std::span<const std::uint8_t> bytes);
 
   // Advances: true if a row is available, false when done; storage error else.
   Result<bool> step();
