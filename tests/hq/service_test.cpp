@@ -270,6 +270,72 @@ TEST_CASE("a batch is applied whole or not at all") {
   CHECK(hq.count("SELECT coalesce(max(acked_seq), 0) FROM stores") == 0);
 }
 
+TEST_CASE("a push is acknowledged before it is folded and a pull folds it first") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  StoreLog a(dir, "store-a");
+  fill(a, 5);
+  REQUIRE(acked(hq.push(a, a.batch(1, 3))) == 3);
+  REQUIRE(acked(hq.push(a, a.batch(4, 5))) == 5);
+  CHECK(*hq.service->fold_backlog() == 5);
+  CHECK(hq.count("SELECT count(*) FROM fold_queue") == 2);
+  CHECK(hq.count("SELECT count(*) FROM store_customers") == 0);
+  const Reply status = hq.service->status({Caller::Role::store, "store-a"}, std::nullopt);
+  CHECK(status.body["fold_backlog"] == 5);
+
+  hq.pull("store-a", 0);
+  CHECK(*hq.service->fold_backlog() == 0);
+  CHECK(hq.count("SELECT count(*) FROM store_customers WHERE store_id = 'store-a'") == 5);
+  // A replay queues nothing.
+  REQUIRE(acked(hq.push(a, a.batch(1, 5))) == 5);
+  CHECK(*hq.service->fold_backlog() == 0);
+}
+
+TEST_CASE("the fold worker folds behind ingest to the state of folding at once") {
+  test::TempDir dir;
+  HeadOffice with_worker(dir, "worker.db");
+  HeadOffice inline_only(dir, "inline.db");
+  REQUIRE(with_worker.service->start_folding().ok());
+  StoreLog a(dir, "store-a");
+  StoreLog b(dir, "store-b");
+  a.add("customer_registered", {{"customer_id", "r-1"}, {"referred_by", nullptr}});
+  a.add("code_issued", {{"customer_id", "r-1"}, {"code", "CODE1"}});
+  b.add("code_redeemed", redeemed("t-b1", "CODE1", "f-1", "r-1"));
+  b.add("reward_accrued", accrued("r-1", "referrer", 500, 1'767'300'000'000, "CODE1", "t-b1"));
+  fill(b, 40);
+  for (HeadOffice* hq : {&with_worker, &inline_only}) {
+    REQUIRE(hq->push(a, a.batch(1, 2)).status == 200);
+    for (std::int64_t first = 1; first <= 42; first += 7) {
+      REQUIRE(hq->push(b, b.batch(first, std::min<std::int64_t>(first + 6, 42))).status == 200);
+    }
+  }
+  REQUIRE(with_worker.service->wait_folded(std::chrono::seconds(60)));
+  CHECK(*with_worker.service->fold_backlog() == 0);
+  CHECK(with_worker.count("SELECT count(*) FROM store_customers WHERE store_id = 'store-b'") == 42);
+  CHECK(*inline_only.service->fold_backlog() == 44);
+  inline_only.pull("store-a", 0);
+  with_worker.pull("store-a", 0);
+  CHECK(with_worker.state() == inline_only.state());
+}
+
+TEST_CASE("a fold queue left by a stopped head office is folded by the next run") {
+  test::TempDir dir;
+  StoreLog a(dir, "store-a");
+  fill(a, 12);
+  std::string path;
+  {
+    HeadOffice hq(dir);
+    path = hq.path;
+    REQUIRE(acked(hq.push(a, a.batch(1, 12))) == 12);
+  }
+  HeadOffice again(dir);
+  CHECK(again.count("SELECT count(*) FROM fold_queue") == 1);
+  REQUIRE(again.service->start_folding().ok());
+  REQUIRE(again.service->wait_folded(std::chrono::seconds(60)));
+  CHECK(again.count("SELECT count(*) FROM fold_queue") == 0);
+  CHECK(again.count("SELECT count(*) FROM store_customers") == 12);
+}
+
 TEST_CASE("an unknown event type is stored and acknowledged") {
   test::TempDir dir;
   HeadOffice hq(dir);
@@ -331,9 +397,9 @@ TEST_CASE("a single-use code redeemed at two stores by one referee gives one con
   REQUIRE(hq.push(a, a.batch(1, 2)).status == 200);
   REQUIRE(hq.push(b, b.batch(1, 2)).status == 200);
 
+  const auto at_b = hq.pull("store-b", 0);  // folds what the pushes queued
   CHECK(hq.count("SELECT count(*) FROM conflicts") == 1);
   CHECK(hq.count("SELECT count(*) FROM ledger WHERE origin = 'hq' AND amount = -500") == 1);
-  const auto at_b = hq.pull("store-b", 0);
   REQUIRE(at_b.conflicts.size() == 1);
   CHECK(at_b.conflicts[0].code == "CODE9");
   CHECK(at_b.conflicts[0].kind == "over_redeemed");

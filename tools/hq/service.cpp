@@ -24,9 +24,18 @@
 // with an entry of origin 'hq' that every store sees (docs/sync.md).
 #include "hq/service.hpp"
 
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <limits>
 #include <map>
+#include <mutex>
+#include <stop_token>
+#include <thread>
 
 #include "codes/code.hpp"
 #include "crypto/ed25519.hpp"
@@ -51,6 +60,7 @@ enum class IngestResult { ok, exists, exists_with_different_content };
 struct Ingested {
   IngestResult result = IngestResult::ok;
   std::int64_t acked_seq = 0;
+  std::int64_t queued = 0;  // events queued for folding
 };
 
 Reply error_reply(int status, std::string code, std::string message, std::string reason = {},
@@ -107,22 +117,23 @@ Result<Json> parse_admin_body(std::string_view text, std::string_view what) {
 
 }  // namespace
 
-struct Service::Impl {
-  std::unique_ptr<Storage> storage;
-  ServiceOptions options;
-  Clock& clock;
+// Folds pushed events into wallets, redemptions and conflicts, behind
+// ingest (docs/sync.md, "Ingest and folding"), in arrival order. One per
+// connection: the server's thread catches up before a pull, the fold worker
+// runs on a connection of its own.
+struct Folder {
+  Storage* storage;
   // The newest rule set, parsed once per version (conflict checks read it).
   std::int64_t rules_version = -1;
   std::optional<rules::RuleSet> rules;
 
-  Impl(std::unique_ptr<Storage> s, ServiceOptions o, Clock& c)
-      : storage(std::move(s)), options(std::move(o)), clock(c) {}
+  explicit Folder(Storage* s) : storage(s) {}
 
-  Result<Ingested> ingest(const sync::PushBatch& batch);
-  Result<std::optional<Error>> check_chain(const sync::PushBatch& batch, const StoreRecord& store);
-  Status record_incident(const std::string& store_id, const std::string& kind, std::int64_t seq,
-                         const std::string& detail);
-  Status apply(const sync::PushBatch& batch, std::size_t first_new, StoreRecord store);
+  // Folds queued batches, oldest first, in one write transaction (joining an
+  // open one), until at least `max_events` are folded, the queue is empty or
+  // (on a background connection) a push waits to write. Returns how many
+  // events it folded.
+  Result<std::int64_t> fold_some(std::int64_t max_events);
   Status fold(const std::string& store_id, const sync::WireEvent& e, std::int64_t change);
   Status attribute_waiting(const std::string& code, std::int64_t change);
   Status fold_redemption(const std::string& store_id, const Json& body, std::int64_t seq,
@@ -132,6 +143,115 @@ struct Service::Impl {
   Status settle_referrer_reward(RedemptionRecord& r, std::int64_t change);
   Status know(const std::string& store_id, const std::string& customer_id, std::int64_t change);
   Result<std::int64_t> max_redemptions(const std::string& program);
+};
+
+// The fold worker: a thread with its own connection that folds whatever a
+// push queued, so a push is acknowledged once its events are appended.
+// Folding is background work and gives way to pushes three times over: it
+// starts once pushes pause (kQuiet) unless too much waits (kMaxLag, which
+// bounds what a pull may have to fold itself), it ends a transaction as
+// soon as a push waits to write, and its thread runs niced. Errors (a full
+// disk) leave the queue as it was; the next push or pull tries again.
+class FoldWorker {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr auto kQuiet = std::chrono::milliseconds(20);
+  static constexpr std::int64_t kMaxLag = 100'000;  // events
+
+  explicit FoldWorker(std::unique_ptr<Storage> storage)
+      : storage_(std::move(storage)), folder_(storage_.get()),
+        thread_([this](std::stop_token stop) { run(stop); }) {}
+  ~FoldWorker() {
+    thread_.request_stop();
+    cv_.notify_all();
+  }  // jthread joins after the current transaction
+  FoldWorker(const FoldWorker&) = delete;
+  FoldWorker& operator=(const FoldWorker&) = delete;
+
+  // A push queued `events` events.
+  void notify(std::int64_t events) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      pending_ = true;
+      lag_ += events;
+      last_push_ = Clock::now();
+    }
+    cv_.notify_all();
+  }
+
+  // Waits until the worker has nothing left to do or `timeout` passes;
+  // true if idle (tests use it instead of sleeping).
+  bool wait_idle(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return idle_cv_.wait_for(lock, timeout, [this] { return !pending_ && !busy_; });
+  }
+
+ private:
+  static constexpr std::int64_t kEventsPerTransaction = 2'000;
+  static constexpr int kFoldNice = 10;
+
+  // Under mutex_: pushes are arriving and not much waits.
+  [[nodiscard]] bool pushing() const {
+    return lag_ < kMaxLag && Clock::now() - last_push_ < kQuiet;
+  }
+
+  void run(std::stop_token stop) {
+    ::pthread_setname_np(::pthread_self(), "refpos-hq-fold");  // for top -H and perf
+    // When the cores are busy, pushes (a store waits on each) come first.
+    // Linux nices threads one by one; failure is harmless.
+    (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kFoldNice);
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      cv_.wait(lock, stop, [this] { return pending_; });
+      while (!stop.stop_requested() && pushing()) {
+        cv_.wait_until(lock, stop, last_push_ + kQuiet, [this] { return lag_ >= kMaxLag; });
+      }
+      if (stop.stop_requested()) return;
+      pending_ = false;
+      lag_ = 0;
+      busy_ = true;
+      lock.unlock();
+      for (;;) {
+        auto folded = folder_.fold_some(kEventsPerTransaction);
+        if (!folded || *folded == 0 || stop.stop_requested()) break;
+        std::lock_guard<std::mutex> check(mutex_);
+        if (pending_ && pushing()) break;  // pushes again: wait for the next pause
+      }
+      lock.lock();
+      busy_ = false;
+      idle_cv_.notify_all();
+    }
+  }
+
+  std::unique_ptr<Storage> storage_;
+  Folder folder_;
+  std::mutex mutex_;
+  std::condition_variable_any cv_;
+  std::condition_variable_any idle_cv_;
+  bool pending_ = true;  // first, a backlog the last run of the server left
+  bool busy_ = false;
+  std::int64_t lag_ = 0;         // events pushed since folding last started
+  Clock::time_point last_push_;  // epoch: no push yet, nothing to wait for
+  std::jthread thread_;  // last: starts once everything above exists
+};
+
+struct Service::Impl {
+  std::unique_ptr<Storage> storage;
+  ServiceOptions options;
+  Clock& clock;
+  Folder folder;  // on `storage`: catches up before a pull or an admin change
+  std::unique_ptr<FoldWorker> worker;
+
+  Impl(std::unique_ptr<Storage> s, ServiceOptions o, Clock& c)
+      : storage(std::move(s)), options(std::move(o)), clock(c), folder(storage.get()) {}
+
+  Result<Ingested> ingest(const sync::PushBatch& batch);
+  Result<std::optional<Error>> check_chain(const sync::PushBatch& batch, const StoreRecord& store);
+  Status record_incident(const std::string& store_id, const std::string& kind, std::int64_t seq,
+                         const std::string& detail);
+  Status apply(const sync::PushBatch& batch, std::size_t first_new, StoreRecord store);
+  // Folds everything queued (inside the caller's write transaction, if any).
+  Status catch_up();
   Result<sync::Updates> collect_updates(const std::string& store_id, std::int64_t cursor);
 };
 
@@ -183,8 +303,25 @@ Reply Service::push_events(const Caller& caller, std::string_view body) {
     return error_reply(409, "conflict", "a held seq was sent with other content", "seq_reused",
                        ingested->acked_seq);
   }
+  if (ingested->result == IngestResult::ok && impl_->worker) {
+    impl_->worker->notify(ingested->queued);
+  }
   return Reply{200, Json::parse(sync::serialize_ack({ingested->acked_seq}))};
 }
+
+Status Service::start_folding() {
+  if (impl_->worker) return ok_status();
+  auto own = impl_->storage->open_another();
+  if (!own) return own.error();
+  impl_->worker = std::make_unique<FoldWorker>(std::move(*own));
+  return ok_status();
+}
+
+bool Service::wait_folded(std::chrono::milliseconds timeout) {
+  return !impl_->worker || impl_->worker->wait_idle(timeout);
+}
+
+Result<std::int64_t> Service::fold_backlog() { return impl_->storage->fold_backlog(); }
 
 Result<Ingested> Service::Impl::ingest(const sync::PushBatch& batch) {
   auto found = storage->find_store(batch.store_id);
@@ -231,7 +368,8 @@ Result<Ingested> Service::Impl::ingest(const sync::PushBatch& batch) {
   // Rule 6: all or nothing.
   store.last_seen_ms = now;
   if (auto st = apply(batch, first_new, store); !st) return st.error();
-  return Ingested{IngestResult::ok, batch.events.back().seq};
+  return Ingested{IngestResult::ok, batch.events.back().seq,
+                  static_cast<std::int64_t>(batch.events.size() - first_new)};
 }
 
 // A fork as an Error (kind conflict, reason "fork"), or nullopt.
@@ -288,7 +426,11 @@ Status Service::Impl::apply(const sync::PushBatch& batch, std::size_t first_new,
     for (std::size_t i = first_new; i < batch.events.size(); ++i) {
       const auto& e = batch.events[i];
       if (auto st = storage->insert_event(batch.store_id, e, *change); !st) return st;
-      if (auto st = fold(batch.store_id, e, *change); !st) return st;
+    }
+    if (auto st = storage->enqueue_fold({0, batch.store_id, batch.events[first_new].seq,
+                                         batch.events.back().seq, *change});
+        !st) {
+      return st;
     }
     store.acked_seq = batch.events.back().seq;
     store.last_hash = batch.events.back().hash;
@@ -298,7 +440,43 @@ Status Service::Impl::apply(const sync::PushBatch& batch, std::size_t first_new,
 
 // ---- folding -------------------------------------------------------------
 
-Status Service::Impl::know(const std::string& store_id, const std::string& customer_id,
+Result<std::int64_t> Folder::fold_some(std::int64_t max_events) {
+  std::int64_t folded = 0;
+  auto st = storage->write([&]() -> Status {
+    while (folded < max_events) {
+      auto item = storage->next_fold();
+      if (!item) return item.error();
+      if (!*item) break;
+      const std::int64_t change = (*item)->change_seq;  // the push's (storage.hpp, FoldItem)
+      auto events = storage->events_between((*item)->store_id, (*item)->first_seq,
+                                            (*item)->last_seq);
+      if (!events) return events.error();
+      for (const auto& e : *events) {
+        if (auto f = fold((*item)->store_id, e, change); !f) return f;
+        ++folded;
+        // A push waits for this transaction: end it here, the rest later.
+        if (e.seq < (*item)->last_seq && storage->others_waiting()) {
+          return storage->advance_fold((*item)->item_id, e.seq + 1);
+        }
+      }
+      if (auto f = storage->finish_fold((*item)->item_id); !f) return f;
+      if (storage->others_waiting()) break;
+    }
+    return ok_status();
+  });
+  if (!st) return st.error();
+  return folded;
+}
+
+Status Service::Impl::catch_up() {
+  for (;;) {
+    auto folded = folder.fold_some(std::numeric_limits<std::int64_t>::max());
+    if (!folded) return folded.error();
+    if (*folded == 0) return ok_status();
+  }
+}
+
+Status Folder::know(const std::string& store_id, const std::string& customer_id,
                            std::int64_t change) {
   if (customer_id.empty()) return ok_status();
   auto added = storage->add_store_customer(store_id, customer_id, change);
@@ -306,7 +484,7 @@ Status Service::Impl::know(const std::string& store_id, const std::string& custo
   return ok_status();
 }
 
-Status Service::Impl::fold(const std::string& store_id, const sync::WireEvent& e,
+Status Folder::fold(const std::string& store_id, const sync::WireEvent& e,
                            std::int64_t change) {
   const Json body = Json::parse(e.body, nullptr, false);  // an object: parse_batch checked
   if (!body.is_object()) return ok_status();
@@ -359,7 +537,7 @@ Status Service::Impl::fold(const std::string& store_id, const sync::WireEvent& e
   return ok_status();  // a type head office does not fold
 }
 
-Result<std::int64_t> Service::Impl::max_redemptions(const std::string& program) {
+Result<std::int64_t> Folder::max_redemptions(const std::string& program) {
   auto latest = storage->latest_rules();
   if (!latest) return latest.error();
   if (!*latest) return std::int64_t{1};  // no rule set published: codes are single-use
@@ -374,7 +552,7 @@ Result<std::int64_t> Service::Impl::max_redemptions(const std::string& program) 
   return (p != nullptr ? *p : rules->program).code.max_redemptions;
 }
 
-Status Service::Impl::fold_redemption(const std::string& store_id, const Json& body,
+Status Folder::fold_redemption(const std::string& store_id, const Json& body,
                                       std::int64_t seq, std::int64_t change) {
   RedemptionRecord r;
   r.store_id = store_id;
@@ -422,7 +600,7 @@ Status Service::Impl::fold_redemption(const std::string& store_id, const Json& b
   return ok_status();
 }
 
-Status Service::Impl::fold_reward(const std::string& store_id, const sync::WireEvent& e,
+Status Folder::fold_reward(const std::string& store_id, const sync::WireEvent& e,
                                   const Json& body, std::int64_t change, int sign) {
   const std::string customer = text_of(body, "customer_id");
   const std::string unit = text_of(body, "kind");  // recognition: nothing of value
@@ -489,7 +667,7 @@ Status Service::Impl::fold_reward(const std::string& store_id, const sync::WireE
 // Rewards recorded against `code` by stores that did not know its owner:
 // credited to the owner once head office knows them (origin 'hq', so every
 // store sees it, the redeeming one too), then settled like any other.
-Status Service::Impl::attribute_waiting(const std::string& code, std::int64_t change) {
+Status Folder::attribute_waiting(const std::string& code, std::int64_t change) {
   auto owner = storage->find_code_owner(code);
   if (!owner) return owner.error();
   if (!*owner) return ok_status();
@@ -516,7 +694,7 @@ Status Service::Impl::attribute_waiting(const std::string& code, std::int64_t ch
 
 // The policy of docs/sync.md, "Conflicts": once a code is over-redeemed, a
 // referee earns its referrer one reward; a later one is reversed here.
-Status Service::Impl::settle_referrer_reward(RedemptionRecord& r, std::int64_t change) {
+Status Folder::settle_referrer_reward(RedemptionRecord& r, std::int64_t change) {
   if (!r.referrer_customer_id || r.reversed) return ok_status();
   auto conflict = storage->find_conflict(r.code, std::string(kOverRedeemed));
   if (!conflict) return conflict.error();
@@ -600,6 +778,8 @@ Reply Service::updates(const Caller& caller, std::int64_t cursor) {
   if (store_revoked(caller.name)) return forbidden("store \"" + caller.name + "\" is revoked");
   std::optional<sync::Updates> out;
   auto st = impl_->storage->write([&]() -> Status {  // one consistent snapshot
+    // Everything acknowledged so far is folded before the answer is read.
+    if (auto caught_up = impl_->catch_up(); !caught_up) return caught_up;
     auto u = impl_->collect_updates(caller.name, cursor);
     if (!u) return u.error();
     out = std::move(*u);
@@ -627,8 +807,11 @@ Reply Service::status(const Caller& caller, const std::optional<std::string>& st
   }
   auto cursor = impl_->storage->current_change();
   if (!cursor) return reply_for(cursor.error());
+  auto backlog = impl_->storage->fold_backlog();
+  if (!backlog) return reply_for(backlog.error());
   const StoreRecord s = found->value_or(StoreRecord{id, 0, {}, 0, false, ""});
   return Reply{200, Json{{"store_id", id},
+                         {"fold_backlog", *backlog},
                          {"acked_seq", s.acked_seq},
                          {"cursor", *cursor},
                          {"last_seen_ms", s.last_seen_ms},
@@ -650,6 +833,8 @@ Reply Service::publish_rules(const Caller& caller, std::string_view body) {
   std::optional<Reply> refused;
   std::int64_t change_seq = 0;
   auto st = impl_->storage->write([&]() -> Status {
+    // What arrived before this change is folded under what was in force.
+    if (auto caught_up = impl_->catch_up(); !caught_up) return caught_up;
     auto latest = impl_->storage->latest_rules();
     if (!latest) return latest.error();
     if (*latest && parsed->version <= (*latest)->version) {
@@ -691,6 +876,8 @@ Reply Service::put_code_key(const Caller& caller, std::string_view body) {
   key.active = r.boolean("active", false);
   if (auto st = r.finish(); !st) return reply_for(st.error());
   auto st = impl_->storage->write([&]() -> Status {
+    // What arrived before this change is folded under what was in force.
+    if (auto caught_up = impl_->catch_up(); !caught_up) return caught_up;
     auto change = impl_->storage->next_change();
     if (!change) return change.error();
     // One key issues codes: making one active retires the others from
@@ -737,6 +924,8 @@ Reply Service::revoke(const Caller& caller, std::string_view body) {
   }
   std::int64_t newly = 0;
   auto st = impl_->storage->write([&]() -> Status {
+    // What arrived before this change is folded under what was in force.
+    if (auto caught_up = impl_->catch_up(); !caught_up) return caught_up;
     auto change = impl_->storage->next_change();
     if (!change) return change.error();
     if (store_id) {

@@ -3,8 +3,12 @@
 // and hands each request here; tests call it directly on real SQLite files.
 //
 // Not thread-safe: the server calls it from one thread (its io_context).
+// Folding (docs/sync.md, "Ingest and folding") runs behind ingest: on the
+// fold worker's own thread and connection once start_folding() is called,
+// and always, for what is left, before a pull or an admin change.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -57,6 +61,15 @@ class Service {
   Reply publish_rules(const Caller& caller, std::string_view body);
   Reply put_code_key(const Caller& caller, std::string_view body);
   Reply revoke(const Caller& caller, std::string_view body);
+
+  // Starts the fold worker (a thread with its own connection); without it,
+  // folding happens only when a pull or an admin change catches up.
+  Status start_folding();
+  // Waits until the worker has folded everything queued (true) or `timeout`
+  // passes (false). True at once without a worker.
+  bool wait_folded(std::chrono::milliseconds timeout);
+  // Events acknowledged and not folded yet.
+  Result<std::int64_t> fold_backlog();
 
   // True when head office revoked the store (refused with 403 on every route).
   bool store_revoked(const std::string& store_id);

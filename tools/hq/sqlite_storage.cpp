@@ -30,6 +30,12 @@
 //   revocations      (kind 'code'|'store', value) -> change_seq.
 //   incidents        forks and reused seqs: store_id, kind, seq, detail,
 //                    at_ms, change_seq.
+//
+// Migration 2:
+//   fold_queue       item_id (arrival order), store_id, first_seq, last_seq,
+//                    change_seq (the push's): pushed events not folded yet.
+//                    A push inserts its row; the transaction that folds the
+//                    events deletes it.
 #include "hq/sqlite_storage.hpp"
 
 #include <algorithm>
@@ -164,6 +170,17 @@ CREATE TABLE incidents (
   change_seq INTEGER NOT NULL
 ) STRICT;
 )sql",
+    // 2: folding runs behind ingest. Events of a database at version 1 were
+    // folded as they arrived, so the queue starts empty.
+    R"sql(
+CREATE TABLE fold_queue (
+  item_id INTEGER PRIMARY KEY,
+  store_id TEXT NOT NULL,
+  first_seq INTEGER NOT NULL CHECK (first_seq > 0),
+  last_seq INTEGER NOT NULL CHECK (last_seq >= first_seq),
+  change_seq INTEGER NOT NULL
+) STRICT;
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -241,11 +258,55 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& pa
   auto db = Database::open(path);  // WAL, synchronous=FULL
   if (!db) return db.error();
   if (auto st = migrate(**db); !st) return st.error();
-  return std::unique_ptr<SqliteStorage>(new SqliteStorage(std::move(*db)));
+  return std::unique_ptr<SqliteStorage>(
+      new SqliteStorage(std::move(*db), path, std::make_shared<WriteGate>(), false));
 }
+
+Result<std::unique_ptr<Storage>> SqliteStorage::open_another() {
+  auto db = Database::open(path_);  // already migrated by open()
+  if (!db) return db.error();
+  // In WAL mode synchronous is per connection: this one's commits reach the
+  // disk with the next synced commit of another connection (or a
+  // checkpoint); a pull's or a push's commit syncs them before anything
+  // they wrote is answered.
+  if (auto st = (*db)->exec("PRAGMA synchronous=NORMAL"); !st) return st.error();
+  return std::unique_ptr<Storage>(new SqliteStorage(std::move(*db), path_, gate_, true));
+}
+
+void SqliteStorage::WriteGate::lock(bool background) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!background) ++foreground_waiting_;
+  cv_.wait(lock, [&] { return !held_ && (!background || foreground_waiting_ == 0); });
+  if (!background) --foreground_waiting_;
+  held_ = true;
+}
+
+void SqliteStorage::WriteGate::unlock() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    held_ = false;
+  }
+  cv_.notify_all();
+}
+
+bool SqliteStorage::WriteGate::foreground_waiting() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return foreground_waiting_ > 0;
+}
+
+bool SqliteStorage::others_waiting() { return background_ && gate_->foreground_waiting(); }
 
 Status SqliteStorage::write(const std::function<Status()>& work) {
   if (in_write_) return work();  // joins the unit of work already open
+  // SQLite lets one connection write at a time and makes the others wait in
+  // its busy handler, which sleeps in steps of milliseconds: connections of
+  // this process queue at the gate instead, and wait no longer than the
+  // writer.
+  gate_->lock(background_);
+  struct Open {
+    WriteGate& gate;
+    ~Open() { gate.unlock(); }
+  } open{*gate_};
   auto tx = store::WriteTransaction::begin(*db_);
   if (!tx) return tx.error();
   in_write_ = true;
@@ -389,11 +450,74 @@ Status SqliteStorage::insert_event(const std::string& store_id, const sync::Wire
       "INSERT INTO events (store_id, seq, type, at_ms, ruleset_version, body, prev_hash, hash,"
       " change_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   if (q) {
-    (*q)->bind(1, std::string_view(store_id)).bind(2, e.seq).bind(3, std::string_view(e.type));
-    (*q)->bind(4, e.at_ms).bind(5, e.ruleset_version).bind(6, std::string_view(e.body));
-    (*q)->bind_blob(7, e.prev_hash).bind_blob(8, e.hash).bind(9, change_seq);
+    // `store_id` and `e` outlive the Query (the statement runs below).
+    (*q)->bind_unowned(1, store_id).bind(2, e.seq).bind_unowned(3, e.type);
+    (*q)->bind(4, e.at_ms).bind(5, e.ruleset_version).bind_unowned(6, e.body);
+    (*q)->bind_blob_unowned(7, e.prev_hash).bind_blob_unowned(8, e.hash).bind(9, change_seq);
   }
   return run(q);
+}
+
+Result<std::vector<sync::WireEvent>> SqliteStorage::events_between(const std::string& store_id,
+                                                                  std::int64_t first_seq,
+                                                                  std::int64_t last_seq) {
+  auto q = db_->query(
+      "SELECT seq, type, at_ms, ruleset_version, body, prev_hash, hash FROM events"
+      " WHERE store_id = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(store_id)).bind(2, first_seq).bind(3, last_seq);
+  return collect<sync::WireEvent>(**q, [](const Query& r) {
+    sync::WireEvent e;
+    e.seq = r.int64(0);
+    e.type = r.text(1);
+    e.at_ms = r.int64(2);
+    e.ruleset_version = r.int64(3);
+    e.body = r.text(4);
+    e.prev_hash = to_hash(r.blob(5));
+    e.hash = to_hash(r.blob(6));
+    return e;
+  });
+}
+
+Status SqliteStorage::enqueue_fold(const FoldItem& item) {
+  auto q = db_->query(
+      "INSERT INTO fold_queue (store_id, first_seq, last_seq, change_seq) VALUES (?1, ?2, ?3, ?4)");
+  if (q) {
+    (*q)->bind(1, std::string_view(item.store_id)).bind(2, item.first_seq).bind(3, item.last_seq);
+    (*q)->bind(4, item.change_seq);
+  }
+  return run(q);
+}
+
+Result<std::optional<FoldItem>> SqliteStorage::next_fold() {
+  auto q = db_->query(
+      "SELECT item_id, store_id, first_seq, last_seq, change_seq FROM fold_queue"
+      " ORDER BY item_id LIMIT 1");
+  if (!q) return q.error();
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<FoldItem>{};
+  return std::optional<FoldItem>(
+      FoldItem{(*q)->int64(0), (*q)->text(1), (*q)->int64(2), (*q)->int64(3), (*q)->int64(4)});
+}
+
+Status SqliteStorage::finish_fold(std::int64_t item_id) {
+  auto q = db_->query("DELETE FROM fold_queue WHERE item_id = ?1");
+  if (q) (*q)->bind(1, item_id);
+  return run(q);
+}
+
+Status SqliteStorage::advance_fold(std::int64_t item_id, std::int64_t first_seq) {
+  auto q = db_->query("UPDATE fold_queue SET first_seq = ?2 WHERE item_id = ?1");
+  if (q) (*q)->bind(1, item_id).bind(2, first_seq);
+  return run(q);
+}
+
+Result<std::int64_t> SqliteStorage::fold_backlog() {
+  auto q = db_->query("SELECT coalesce(sum(last_seq - first_seq + 1), 0) FROM fold_queue");
+  if (!q) return q.error();
+  if (auto row = (*q)->step(); !row) return row.error();
+  return (*q)->int64(0);
 }
 
 Status SqliteStorage::add_ledger_entry(const LedgerEntry& e, std::int64_t change_seq) {

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <memory>
+#include <condition_variable>
+#include <mutex>
 #include <string>
 
 #include "hq/storage.hpp"
@@ -19,6 +21,9 @@ class SqliteStorage final : public Storage {
   static Result<std::unique_ptr<SqliteStorage>> open(const std::string& path);
 
   Status write(const std::function<Status()>& work) override;
+  // Shares this connection's write gate (see write()).
+  Result<std::unique_ptr<Storage>> open_another() override;
+  bool others_waiting() override;
   Result<std::int64_t> current_change() override;
   Result<std::int64_t> next_change() override;
 
@@ -34,6 +39,15 @@ class SqliteStorage final : public Storage {
                                                     std::int64_t seq) override;
   Status insert_event(const std::string& store_id, const sync::WireEvent& event,
                       std::int64_t change_seq) override;
+
+  Result<std::vector<sync::WireEvent>> events_between(const std::string& store_id,
+                                                      std::int64_t first_seq,
+                                                      std::int64_t last_seq) override;
+  Status enqueue_fold(const FoldItem& item) override;
+  Result<std::optional<FoldItem>> next_fold() override;
+  Status finish_fold(std::int64_t item_id) override;
+  Status advance_fold(std::int64_t item_id, std::int64_t first_seq) override;
+  Result<std::int64_t> fold_backlog() override;
 
   Status add_ledger_entry(const LedgerEntry& entry, std::int64_t change_seq) override;
   Result<bool> add_store_customer(const std::string& store_id, const std::string& customer_id,
@@ -70,9 +84,29 @@ class SqliteStorage final : public Storage {
   Result<std::vector<std::string>> revoked_stores_since(std::int64_t cursor) override;
 
  private:
-  explicit SqliteStorage(std::unique_ptr<store::Database> db) : db_(std::move(db)) {}
+  // One writer at a time among this process's connections to one file,
+  // foreground first (storage.hpp, open_another).
+  class WriteGate {
+   public:
+    void lock(bool background);
+    void unlock();
+    [[nodiscard]] bool foreground_waiting() const;
+
+   private:
+    mutable std::mutex mutex_;
+    std::condition_variable cv_;
+    bool held_ = false;
+    int foreground_waiting_ = 0;
+  };
+
+  SqliteStorage(std::unique_ptr<store::Database> db, std::string path,
+                std::shared_ptr<WriteGate> gate, bool background)
+      : db_(std::move(db)), path_(std::move(path)), gate_(std::move(gate)), background_(background) {}
   Result<std::vector<ConflictTxn>> txns_of(std::int64_t conflict_id);
   std::unique_ptr<store::Database> db_;
+  std::string path_;
+  std::shared_ptr<WriteGate> gate_;  // one per file, shared by open_another()
+  bool background_ = false;
   bool in_write_ = false;
 };
 

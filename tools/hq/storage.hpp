@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -99,6 +100,20 @@ struct CodeKeyRecord {
   bool active = false;
 };
 
+// A pushed batch waiting to be folded (docs/sync.md, "Ingest and folding"):
+// a push appends its events and one item in its transaction; folding takes
+// items in arrival order (item_id) in transactions of its own. What folding
+// writes carries the push's change_seq: pulls fold everything queued before
+// they hand out a cursor, so no store holds a cursor at or past a change
+// whose folding is still to come, and one push stays one change.
+struct FoldItem {
+  std::int64_t item_id = 0;
+  std::string store_id;
+  std::int64_t first_seq = 0;
+  std::int64_t last_seq = 0;
+  std::int64_t change_seq = 0;
+};
+
 struct Incident {
   std::string store_id;
   std::string kind;  // "fork", "seq_reused"
@@ -113,6 +128,17 @@ class Storage {
 
   // Runs `work` as one write transaction (see the design above).
   virtual Status write(const std::function<Status()>& work) = 0;
+
+  // Another connection to the same database for background work on a
+  // thread of its own (the fold worker). Write transactions on the two never
+  // interleave; the background connection's give way to the others' (it
+  // waits while one is waiting, and others_waiting() tells its work to end
+  // the transaction early), and may be lost to a power cut until the next
+  // transaction of another connection commits, so background work must be
+  // work that is simply done again (SQLite: synchronous=NORMAL).
+  virtual Result<std::unique_ptr<Storage>> open_another() = 0;
+  // True when a connection that is not background waits to write.
+  virtual bool others_waiting() = 0;
 
   // The change counter: the last number handed out, and the next one.
   virtual Result<std::int64_t> current_change() = 0;
@@ -134,6 +160,22 @@ class Storage {
                                                             std::int64_t seq) = 0;
   virtual Status insert_event(const std::string& store_id, const sync::WireEvent& event,
                               std::int64_t change_seq) = 0;
+
+  // The events of one store from `first_seq` to `last_seq`, in seq order.
+  virtual Result<std::vector<sync::WireEvent>> events_between(const std::string& store_id,
+                                                              std::int64_t first_seq,
+                                                              std::int64_t last_seq) = 0;
+
+  // Folding behind ingest: enqueue assigns item_id; next_fold is the oldest
+  // item; finish_fold removes it (in the transaction that folded it).
+  virtual Status enqueue_fold(const FoldItem& item) = 0;
+  virtual Result<std::optional<FoldItem>> next_fold() = 0;
+  virtual Status finish_fold(std::int64_t item_id) = 0;
+  // The item's events before `first_seq` are folded (a transaction that
+  // gave way part-way through it).
+  virtual Status advance_fold(std::int64_t item_id, std::int64_t first_seq) = 0;
+  // Events pushed and not folded yet.
+  virtual Result<std::int64_t> fold_backlog() = 0;
 
   // Wallets.
   virtual Status add_ledger_entry(const LedgerEntry& entry, std::int64_t change_seq) = 0;

@@ -71,6 +71,9 @@ struct IngestResult {
   std::int64_t raw_ns = 0;            // raw SQLite, all transactions
   std::vector<std::int64_t> raw_txn_ns;
   std::int64_t acked_seq = 0;
+  // Folding runs behind ingest (docs/sync.md): from the last ack until the
+  // head office's fold_backlog is 0, read from /v1/status.
+  std::int64_t fold_drain_ns = 0;
 };
 IngestResult run_ingest(const HqServer& server, const BenchChain& chain, const std::string& folder,
                         const std::vector<sync::WireEvent>& events, std::size_t batch_size);

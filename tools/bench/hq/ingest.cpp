@@ -5,6 +5,9 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "bench_error.hpp"
 #include "hq_bench.hpp"
@@ -114,7 +117,22 @@ IngestResult run_ingest(const HqServer& server, const BenchChain& chain, const s
     r.acked_seq = ack->acked_seq;
     r.batch_ns.push_back(elapsed_ns(t0, t1));
   }
-  r.ingest_ns = elapsed_ns(start, BenchClock::now());
+  const auto last_ack = BenchClock::now();
+  r.ingest_ns = elapsed_ns(start, last_ack);
+
+  // Then folding catches up: poll the store's status (a benchmark may poll;
+  // the tests wait on the service instead) until nothing waits.
+  for (;;) {
+    auto status = (*client)->request("GET", "/v1/status", "");
+    if (!status || status->status != 200)
+      throw BenchError("ingest: status: " + (status ? status->body.substr(0, 200) : status.error().describe()));
+    const auto doc = nlohmann::json::parse(status->body, nullptr, false);
+    if (!doc.is_object() || !doc.contains("fold_backlog"))
+      throw BenchError("ingest: status without fold_backlog: " + status->body.substr(0, 200));
+    if (doc["fold_backlog"].get<std::int64_t>() == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  r.fold_drain_ns = elapsed_ns(last_ack, BenchClock::now());
   client->reset();
 
   // The same rows, in transactions of the same size, into a file next to
