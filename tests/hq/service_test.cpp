@@ -336,6 +336,54 @@ TEST_CASE("a fold queue left by a stopped head office is folded by the next run"
   CHECK(again.count("SELECT count(*) FROM store_customers") == 12);
 }
 
+TEST_CASE("a held referrer reward is released or forfeited by an admin, once, and reaches its store") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  StoreLog a(dir, "store-a");
+  json held = accrued("r-1", "referrer", 500, 1'767'300'000'000, "CODE1", "t-1");
+  held["held"] = true;
+  a.add("code_redeemed", redeemed("t-1", "CODE1", "f-1", "r-1"));
+  a.add("reward_accrued", held);
+  a.add("code_redeemed", redeemed("t-2", "CODE2", "f-2", "r-2"));
+  a.add("reward_accrued", accrued("r-2", "referrer", 500, 1'767'300'000'000, "CODE2", "t-2"));
+  REQUIRE(hq.push(a, a.batch(1, 4)).status == 200);
+  const Caller admin{Caller::Role::admin, "ops"};
+  const auto decide = [&](const json& body) { return hq.service->decide_holds(admin, body.dump()); };
+
+  // Refused, each changing nothing.
+  CHECK(hq.service->decide_holds({Caller::Role::store, "store-a"}, "{}").status == 403);
+  CHECK(decide({{"store_id", "store-a"}, {"txn_ids", {"t-1"}}, {"decision", "maybe"}}).status == 400);
+  CHECK(decide({{"store_id", "store-a"}, {"txn_ids", json::array()}, {"decision", "release"}}).status == 400);
+  const Reply not_held = decide({{"store_id", "store-a"}, {"txn_ids", {"t-1", "t-2"}}, {"decision", "release"}});
+  CHECK(not_held.status == 404);  // t-2's reward was never held: nothing of the call applies
+  CHECK(not_held.body["error"]["message"].get<std::string>().find("txn_ids[1]") != std::string::npos);
+  CHECK(decide({{"store_id", "store-b"}, {"txn_ids", {"t-1"}}, {"decision", "release"}}).status == 404);
+  CHECK(hq.count("SELECT count(*) FROM hold_decisions") == 0);
+
+  const Reply released = decide({{"store_id", "store-a"}, {"txn_ids", {"t-1"}}, {"decision", "release"}});
+  REQUIRE(released.status == 200);
+  CHECK(released.body["decided"] == 1);
+  // Said again: nothing new; the other decision: refused.
+  CHECK(decide({{"store_id", "store-a"}, {"txn_ids", {"t-1"}}, {"decision", "release"}}).body["decided"] == 0);
+  const Reply twice = decide({{"store_id", "store-a"}, {"txn_ids", {"t-1"}}, {"decision", "forfeit"}});
+  CHECK(twice.status == 409);
+  CHECK(reason(twice) == "already_decided");
+
+  const auto u = hq.pull("store-a", 0);
+  REQUIRE(u.hold_decisions.size() == 1);
+  CHECK(u.hold_decisions[0] == sync::HoldDecision{"t-1", "release"});
+  CHECK(hq.pull("store-a", u.cursor).hold_decisions.empty());
+  CHECK(hq.pull("store-b", 0).hold_decisions.empty());  // meant for store-a only
+
+  // The store applies it and says so: head office's ledger moves the entry.
+  a.add("hold_released", {{"customer_id", "r-1"}, {"kind", "store_credit"}, {"amount", 500},
+                          {"spendable_at_ms", 1'767'300'000'000}, {"currency", "EUR"}, {"txn_id", "t-1"}});
+  REQUIRE(hq.push(a, a.batch(5, 5)).status == 200);
+  hq.pull("store-a", 0);
+  CHECK(hq.count("SELECT coalesce(sum(amount), 0) FROM ledger WHERE customer_id = 'r-1' AND held = 1") == 0);
+  CHECK(hq.count("SELECT coalesce(sum(amount), 0) FROM ledger WHERE customer_id = 'r-1' AND held = 0") == 500);
+}
+
 TEST_CASE("an unknown event type is stored and acknowledged") {
   test::TempDir dir;
   HeadOffice hq(dir);

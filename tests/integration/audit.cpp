@@ -108,6 +108,9 @@ std::string check_chain(Db& db, const std::string& store_id, Fold& fold) {
     if (type == "reward_reversed") wallet(-1);
     if (type == "balance_spent") wallet(-1);
     if (type == "balance_restored") wallet(1);
+    // Head office's review of a held reward: a release moves it from held
+    // to spendable (the sum stays), a forfeit takes it back.
+    if (type == "hold_forfeited") wallet(-1);
     if (type == "code_issued") fold.codes.insert(body["code"].get<std::string>());
     if (type == "code_revoked") fold.revoked.insert(body["code"].get<std::string>());
     if (type == "txn_committed") fold.txns.insert(body["txn_id"].get<std::string>());

@@ -36,20 +36,6 @@ Reply call_op(StoreHandle& store, const char* operation, const json& request) {
   return call_op(store, operation, request.dump());
 }
 
-// One integer (or text) from the store's file.
-std::int64_t sql_int(const std::string& dir, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2((dir + "/refpos.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
-          SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-  std::int64_t out = -1;
-  if (sqlite3_step(stmt) == SQLITE_ROW) out = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return out;
-}
-
 struct Loop {
   TempDir dir;
   json config;
@@ -88,7 +74,7 @@ struct Loop {
     return store->reverse(request);
   }
   std::int64_t events_of(const std::string& type) {
-    return sql_int(dir.str(), "SELECT count(*) FROM events WHERE type = '" + type + "'");
+    return store_sql_int(dir.str(), "SELECT count(*) FROM events WHERE type = '" + type + "'");
   }
   std::string audit() { return audit_store(dir.str(), "store-001"); }
 };
@@ -157,7 +143,7 @@ TEST_CASE("loop: a refund before maturity claws the pending reward back, never b
   REQUIRE(refund.status == REFPOS_OK);
   CHECK(refund.body["complete"] == true);
   CHECK(refund.body["referrer_reward_reversed"]["amount"] == 1000);
-  CHECK(sql_int(f.dir.str(), "SELECT count(*) FROM events WHERE type = 'reward_reversed' AND "
+  CHECK(store_sql_int(f.dir.str(), "SELECT count(*) FROM events WHERE type = 'reward_reversed' AND "
                              "json_extract(body, '$.was_pending') = 1") == 1);
   auto w = f.wallet("alice");
   CHECK(w["pending_minor"] == 0);
@@ -263,7 +249,7 @@ TEST_CASE("loop: a partial refund that leaves less than min_spend claws back the
   CHECK(partial.body["complete"] == false);
   CHECK(partial.body["referrer_reward_reversed"]["amount"] == 1000);
   CHECK(partial.body["reversed_referrer_reward_minor"] == 1000);
-  CHECK(sql_int(f.dir.str(), "SELECT count(*) FROM events WHERE type = 'reward_reversed' AND "
+  CHECK(store_sql_int(f.dir.str(), "SELECT count(*) FROM events WHERE type = 'reward_reversed' AND "
                              "json_extract(body, '$.why') = 'below_min_spend'") == 1);
   CHECK(f.wallet("alice")["balance_minor"] == 0);
 
@@ -536,22 +522,22 @@ TEST_CASE("loop: leads need consent, are sealed, and forget removes the contact 
   CHECK(f.events_of("lead_captured") == 1);
   for (const char* secret : {"Zebedee", "Quill", "zebedee.quill@example.org", "example.org"}) {
     CAPTURE(secret);
-    CHECK(sql_int(f.dir.str(), std::string("SELECT count(*) FROM events WHERE body LIKE '%") +
+    CHECK(store_sql_int(f.dir.str(), std::string("SELECT count(*) FROM events WHERE body LIKE '%") +
                                    secret + "%'") == 0);
-    CHECK(sql_int(f.dir.str(), std::string("SELECT count(*) FROM leads WHERE sealed LIKE '%") +
+    CHECK(store_sql_int(f.dir.str(), std::string("SELECT count(*) FROM leads WHERE sealed LIKE '%") +
                                    secret + "%'") == 0);
   }
-  CHECK(sql_int(f.dir.str(), "SELECT count(*) FROM leads WHERE sealed IS NOT NULL") == 1);
-  CHECK(sql_int(f.dir.str(), "SELECT count(*) FROM identities WHERE customer_id = 'alice'") == 1);
-  CHECK(sql_int(f.dir.str(), "SELECT count(*) FROM pii_keys WHERE subject = 'alice'") == 1);
+  CHECK(store_sql_int(f.dir.str(), "SELECT count(*) FROM leads WHERE sealed IS NOT NULL") == 1);
+  CHECK(store_sql_int(f.dir.str(), "SELECT count(*) FROM identities WHERE customer_id = 'alice'") == 1);
+  CHECK(store_sql_int(f.dir.str(), "SELECT count(*) FROM pii_keys WHERE subject = 'alice'") == 1);
 
   const auto before = snapshot_of(f.dir.str());
   auto forgot = call_op(*f.store, "forget", json{{"customer_id", "alice"}, {"terminal_id", "till-1"}});
   REQUIRE(forgot.status == REFPOS_OK);
   CHECK(forgot.body["removed"].get<std::int64_t>() >= 3);
-  CHECK(sql_int(f.dir.str(), "SELECT count(*) FROM pii_keys WHERE subject = 'alice'") == 0);
-  CHECK(sql_int(f.dir.str(), "SELECT count(*) FROM identities WHERE customer_id = 'alice'") == 0);
-  CHECK(sql_int(f.dir.str(), "SELECT count(*) FROM leads WHERE lead_id = 'L-1' AND sealed IS NULL") == 1);
+  CHECK(store_sql_int(f.dir.str(), "SELECT count(*) FROM pii_keys WHERE subject = 'alice'") == 0);
+  CHECK(store_sql_int(f.dir.str(), "SELECT count(*) FROM identities WHERE customer_id = 'alice'") == 0);
+  CHECK(store_sql_int(f.dir.str(), "SELECT count(*) FROM leads WHERE lead_id = 'L-1' AND sealed IS NULL") == 1);
   const auto after = snapshot_of(f.dir.str());
   CHECK(after.wallets == before.wallets);
   CHECK(after.events == before.events + 1);
@@ -636,7 +622,7 @@ TEST_CASE("loop: a reward above the offline cap is refused and the refusal recor
   const auto c = f.store->commit(request);
   CHECK(c.status == REFPOS_E_CODE_REJECTED);
   CHECK(c.body["error"]["reason"] == "offline_limit");
-  CHECK(sql_int(f.dir.str(), "SELECT count(*) FROM events WHERE type = 'redemption_refused' AND "
+  CHECK(store_sql_int(f.dir.str(), "SELECT count(*) FROM events WHERE type = 'redemption_refused' AND "
                              "json_extract(body, '$.reason') = 'offline_limit'") == 1);
   const auto after = snapshot_of(f.dir.str());
   CHECK(after.events == before.events + 1);
@@ -695,7 +681,7 @@ TEST_CASE("loop: the referrer in the basket and self-referral by identity are re
   auto refused = f.store->commit(basket);
   CHECK(refused.status == REFPOS_E_CODE_REJECTED);
   CHECK(refused.body["error"]["reason"] == "fraud_suspected");
-  CHECK(sql_int(f.dir.str(), "SELECT count(*) FROM events WHERE type = 'redemption_refused' AND "
+  CHECK(store_sql_int(f.dir.str(), "SELECT count(*) FROM events WHERE type = 'redemption_refused' AND "
                              "json_extract(body, '$.reason') = 'fraud_suspected'") == 1);
   basket["linked_customer_ids"] = {"someone-else"};
   CHECK(f.store->preview(basket).status == REFPOS_OK);

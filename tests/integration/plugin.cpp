@@ -107,6 +107,25 @@ json query_json(sqlite3* db, const char* sql, bool as_object) {
 
 }  // namespace
 
+std::int64_t store_sql_int(const std::string& data_dir, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2((data_dir + "/refpos.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    throw std::runtime_error("cannot open " + data_dir + "/refpos.db");
+  }
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
+    const std::string message = sqlite3_errmsg(db);
+    sqlite3_close(db);
+    throw std::runtime_error(sql + ": " + message);
+  }
+  std::int64_t out = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) out = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return out;
+}
+
 StoreSnapshot snapshot_of(const std::string& data_dir) {
   sqlite3* db = nullptr;
   const std::string path = data_dir + "/refpos.db";

@@ -71,6 +71,10 @@ struct StoreSnapshot {
 };
 StoreSnapshot snapshot_of(const std::string& data_dir);
 
+// The first column of the first row of `sql` on the store's file in
+// `data_dir` (read-only), -1 without a row; throws if the SQL fails.
+std::int64_t store_sql_int(const std::string& data_dir, const std::string& sql);
+
 }  // namespace refpos::test
 
 namespace refpos::test {

@@ -253,3 +253,72 @@ TEST_CASE("sync: the redeeming store syncs before the issuing one; head office c
   CHECK(a.wallet("alice")["balance_minor"] == 0);
   CHECK(b.wallet("alice")["balance_minor"] == 0);
 }
+
+TEST_CASE("sync: rewards held by a fraud rule are released or forfeited by head office at the next sync") {
+  HqProcess hq;
+  const TestChain& chain = TestChain::get();
+  SyncedStore a("store-a", chain.store_a, hq.port());
+  // One redemption per terminal per hour; more are accepted, their referrer
+  // reward held for review (docs/rules.md, "fraud").
+  a.store.reset();
+  a.config["rules"]["fraud"] = {{"velocity", json::array({{{"scope", "terminal"}, {"max", 1},
+                                                            {"window_minutes", 60}, {"action", "hold"}}})}};
+  a.store = std::make_unique<StoreHandle>(a.config);
+
+  const std::string code = issued_code(a.store->commit(cart("A-1", "alice", {5000})));
+  REQUIRE(a.store->commit(with_code(cart("A-2", "bob", {5000}), code)).status == REFPOS_OK);
+  for (const char* txn : {"A-3", "A-4"}) {
+    auto held = a.store->commit(with_code(cart(txn, std::string("friend-") + txn, {5000}), code));
+    REQUIRE(held.status == REFPOS_OK);
+    REQUIRE(held.body["redemption"]["referrer_reward"]["held"] == true);
+  }
+  CHECK(a.wallet("alice")["held_minor"] == 2000);
+  REQUIRE(a.sync().status == REFPOS_OK);
+
+  TlsClient admin(hq.port(), chain.admin);
+  REQUIRE(admin.handshake_ok());
+  const auto decide = [&](const char* txn, const char* decision) {
+    auto r = admin.request("POST", "/v1/admin/holds",
+                           json{{"store_id", "store-a"}, {"txn_ids", {txn}}, {"decision", decision}}.dump());
+    REQUIRE(r.has_value());
+    return *r;
+  };
+  CHECK(decide("A-2", "release").status == 404);  // never held
+  REQUIRE(decide("A-3", "release").status == 200);
+  REQUIRE(decide("A-4", "forfeit").status == 200);
+
+  auto applied = a.sync();
+  REQUIRE_MESSAGE(applied.status == REFPOS_OK, applied.message);
+  CHECK(refpos::test::validate(schema("sync.answer"), applied.body).empty());
+  CHECK(applied.body["hold_decisions"] == 2);
+  auto w = a.wallet("alice");
+  CHECK(w["held_minor"] == 0);
+  CHECK(w["balance_minor"] == 2000);  // A-2's reward and A-3's, released
+  CHECK(store_sql_int(a.data(), "SELECT count(*) FROM events WHERE type = 'hold_released'") == 1);
+  CHECK(store_sql_int(a.data(), "SELECT count(*) FROM events WHERE type = 'hold_forfeited'") == 1);
+
+  // Applied once: the next sync pushes the store's records of it and
+  // changes nothing else.
+  auto again = a.sync();
+  REQUIRE(again.status == REFPOS_OK);
+  CHECK(again.body["hold_decisions"] == 0);
+  CHECK(a.wallet("alice")["balance_minor"] == 2000);
+
+  // Refunds after the decision take back what is there: the released
+  // reward from the balance, the forfeited one not a second time.
+  for (const char* txn : {"A-3", "A-4"}) {
+    auto refund = a.store->reverse({{"reversal_id", std::string("R-") + txn}, {"txn_id", txn},
+                                    {"kind", "refund"}, {"terminal_id", "till-1"}});
+    REQUIRE_MESSAGE(refund.status == REFPOS_OK, refund.text);
+  }
+  w = a.wallet("alice");
+  CHECK(w["held_minor"] == 0);
+  CHECK(w["balance_minor"] == 1000);
+  CHECK(audit_store(a.data(), "store-a").empty());
+  REQUIRE(a.sync().status == REFPOS_OK);
+  TlsClient check(hq.port(), chain.admin);
+  REQUIRE(check.handshake_ok());
+  auto status = check.request("GET", "/v1/status?store_id=store-a");
+  REQUIRE(status.has_value());
+  CHECK(json::parse(status->body)["fold_backlog"] == 0);
+}

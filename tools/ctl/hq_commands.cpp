@@ -7,6 +7,8 @@
 //   keys put       add or rotate a code key (the active one issues codes)
 //   code revoke    codes no store of the chain may accept any more
 //   hq block-store head office refuses a store on every route
+//   hold release / hold forfeit
+//                  head office's review of referrer rewards a store held
 //
 // The admin commands authenticate with an admin certificate folder made by
 // `refposctl admin issue` (admin.pem, admin.key, ca.pem); the URL comes from
@@ -167,6 +169,12 @@ struct BlockOptions {
   std::string store_id;
 };
 
+struct HoldOptions {
+  AdminTarget target;
+  std::string store_id;
+  std::vector<std::string> txn_ids;
+};
+
 std::string random_secret_hex() {
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1) fail("OpenSSL's random generator failed");
@@ -238,6 +246,25 @@ void add_hq_commands(CLI::App& app) {
       const json body = {{"codes", options->codes}};
       std::cout << admin_call(options->target, "POST", "/v1/admin/revocations", body.dump()).dump() << "\n";
     });
+  }
+  {
+    auto& group = command_group(app, "hold", "referrer rewards a store held for review (fraud rules)");
+    for (const char* decision : {"release", "forfeit"}) {
+      const std::string what = std::string(decision) == "release"
+                                   ? "make held rewards spendable (at the store after its next sync)"
+                                   : "take held rewards back (at the store after its next sync)";
+      auto options = std::make_shared<HoldOptions>();
+      auto& cmd = add_command(group, decision, what);
+      add_admin_target(cmd, options->target);
+      cmd.add_option("--store-id", options->store_id, "the store that held them")->required();
+      cmd.add_option("txn_ids", options->txn_ids, "the transactions whose referrer reward is held")
+          ->required();
+      cmd.callback([options, decision] {
+        const json body = {{"store_id", options->store_id}, {"txn_ids", options->txn_ids},
+                           {"decision", decision}};
+        std::cout << admin_call(options->target, "POST", "/v1/admin/holds", body.dump()).dump() << "\n";
+      });
+    }
   }
   {
     auto& group = command_group(app, "hq", "head office's own records");

@@ -228,6 +228,7 @@ constexpr Route kRoutes[] = {
     {"/v1/admin/rules", "POST", Access::admin},
     {"/v1/admin/code_keys", "POST", Access::admin},
     {"/v1/admin/revocations", "POST", Access::admin},
+    {"/v1/admin/holds", "POST", Access::admin},
 };
 
 std::string role_name(Caller::Role role) { return role == Caller::Role::store ? "store" : "admin"; }
@@ -283,6 +284,7 @@ RouteReply route_checked(Service& service, const RouteRequest& rq) {
   }
   if (path == "/v1/admin/rules") return {service.publish_rules(caller, rq.body), {}};
   if (path == "/v1/admin/code_keys") return {service.put_code_key(caller, rq.body), {}};
+  if (path == "/v1/admin/holds") return {service.decide_holds(caller, rq.body), {}};
   return {service.revoke(caller, rq.body), {}};
 }
 

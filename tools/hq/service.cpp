@@ -513,6 +513,23 @@ Status Folder::fold(const std::string& store_id, const sync::WireEvent& e,
                                       e.type + ":" + store_id + ":" + std::to_string(e.seq)},
                                      change);
   }
+  if (e.type == "hold_released" || e.type == "hold_forfeited") {
+    // The store applied head office's decision: its held entry moves.
+    const std::string customer = text_of(body, "customer_id");
+    const std::string unit = text_of(body, "kind");
+    const std::int64_t amount = int_of(body, "amount");
+    const std::int64_t spendable_at_ms = int_of(body, "spendable_at_ms");
+    if (customer.empty() || !is_unit(unit) || amount == 0) return ok_status();
+    const std::string source = e.type + ":" + store_id + ":" + std::to_string(e.seq);
+    if (auto st = storage->add_ledger_entry(
+            {customer, unit, -amount, spendable_at_ms, true, store_id, source}, change);
+        !st) {
+      return st;
+    }
+    if (e.type == "hold_forfeited") return ok_status();
+    return storage->add_ledger_entry({customer, unit, amount, spendable_at_ms, false, store_id, source},
+                                     change);
+  }
   if (e.type == "txn_reversed" && bool_of(body, "complete")) {
     auto r = storage->find_redemption(store_id, text_of(body, "txn_id"));
     if (!r) return r.error();
@@ -762,6 +779,9 @@ Result<sync::Updates> Service::Impl::collect_updates(const std::string& store_id
     if (!entries) return entries.error();
     u.wallets.push_back({customer, std::move(*entries)});
   }
+  auto holds = storage->hold_decisions_since(store_id, cursor);
+  if (!holds) return holds.error();
+  u.hold_decisions = std::move(*holds);
   auto conflicts = storage->conflicts_of_store(store_id, cursor);
   if (!conflicts) return conflicts.error();
   for (const auto& c : *conflicts) {
@@ -943,6 +963,88 @@ Reply Service::revoke(const Caller& caller, std::string_view body) {
   });
   if (!st && st.error().reason != "unchanged") return reply_for(st.error());
   return Reply{200, Json{{"revoked", newly}}};
+}
+
+Reply Service::decide_holds(const Caller& caller, std::string_view body) {
+  if (caller.role != Caller::Role::admin) return forbidden("an admin route");
+  auto doc = parse_admin_body(body, "the decision");
+  if (!doc) return reply_for(doc.error());
+  wire::FieldReader r(*doc, "");
+  const std::string store_id = r.id("store_id");
+  const std::string decision = r.text("decision", wire::kMaxIdBytes);
+  if (!r.failed() && decision != sync::kHoldRelease && decision != sync::kHoldForfeit) {
+    r.fail("decision", "must be \"release\" or \"forfeit\", got \"" + decision + "\"");
+  }
+  std::vector<std::string> txn_ids;
+  if (const Json* list = r.array("txn_ids", true, 1, kMaxRevokedCodesPerCall)) {
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const Json& v = (*list)[i];
+      if (!v.is_string() || !wire::is_clean_text(v.get_ref<const std::string&>(), wire::kMaxIdBytes)) {
+        r.fail("txn_ids[" + std::to_string(i) + "]",
+               "must be a transaction id, got " + wire::describe_value(v));
+        break;
+      }
+      txn_ids.push_back(v.get<std::string>());
+    }
+  }
+  if (auto st = r.finish(); !st) return reply_for(st.error());
+  std::optional<Reply> refused;
+  std::int64_t decided = 0;
+  auto st = impl_->storage->write([&]() -> Status {
+    // The redemptions and their holds as the store reported them.
+    if (auto caught_up = impl_->catch_up(); !caught_up) return caught_up;
+    auto change = impl_->storage->next_change();
+    if (!change) return change.error();
+    for (std::size_t i = 0; i < txn_ids.size(); ++i) {
+      const std::string& txn = txn_ids[i];
+      const std::string at = "txn_ids[" + std::to_string(i) + "]: \"" + txn + "\" ";
+      auto found = impl_->storage->find_redemption(store_id, txn);
+      if (!found) return found.error();
+      if (!*found || !(*found)->referrer_held) {
+        refused = error_reply(404, "not_found",
+                              at + "is no redemption with a held referrer reward that store \"" +
+                                  store_id + "\" has pushed");
+        return make_error(ErrorKind::conflict, "", "refused", "refused");
+      }
+      auto before = impl_->storage->find_hold_decision(store_id, txn);
+      if (!before) return before.error();
+      if (*before) {
+        if (**before == decision) continue;  // said again: changes nothing
+        refused = error_reply(409, "conflict", at + "was decided already: " + **before,
+                              "already_decided");
+        return make_error(ErrorKind::conflict, "", "refused", "refused");
+      }
+      if (auto s = impl_->storage->save_hold_decision(store_id, {txn, decision}, *change); !s) return s;
+      RedemptionRecord& x = **found;
+      // A reward head office attributed by code is head office's own entry:
+      // it moves here (the redeeming store never knew whose it was).
+      if (x.referrer_by_code && x.referrer_customer_id && x.referrer_amount != 0 &&
+          !x.referrer_reversed_by_hq && !x.referrer_reversed_by_store) {
+        const std::string source = "hold_" + decision + ":" + x.store_id + ":" + x.txn_id;
+        if (auto s = impl_->storage->add_ledger_entry(
+                {*x.referrer_customer_id, x.referrer_unit, -x.referrer_amount,
+                 x.referrer_spendable_at_ms, true, "hq", source},
+                *change);
+            !s) {
+          return s;
+        }
+        if (decision == sync::kHoldRelease) {
+          if (auto s = impl_->storage->add_ledger_entry(
+                  {*x.referrer_customer_id, x.referrer_unit, x.referrer_amount,
+                   x.referrer_spendable_at_ms, false, "hq", source},
+                  *change);
+              !s) {
+            return s;
+          }
+        }
+      }
+      ++decided;
+    }
+    return ok_status();
+  });
+  if (refused) return *refused;
+  if (!st) return reply_for(st.error());
+  return Reply{200, Json{{"decided", decided}, {"decision", decision}}};
 }
 
 }  // namespace refpos::hq

@@ -61,6 +61,9 @@ class Service {
   Reply publish_rules(const Caller& caller, std::string_view body);
   Reply put_code_key(const Caller& caller, std::string_view body);
   Reply revoke(const Caller& caller, std::string_view body);
+  // POST /v1/admin/holds: release or forfeit referrer rewards a store held
+  // for review (docs/sync.md, "Held rewards").
+  Reply decide_holds(const Caller& caller, std::string_view body);
 
   // Starts the fold worker (a thread with its own connection); without it,
   // folding happens only when a pull or an admin change catches up.

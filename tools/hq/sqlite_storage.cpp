@@ -36,6 +36,11 @@
 //                    change_seq (the push's): pushed events not folded yet.
 //                    A push inserts its row; the transaction that folds the
 //                    events deletes it.
+//
+// Migration 3:
+//   hold_decisions   (store_id, txn_id) -> decision ('release'|'forfeit'),
+//                    change_seq: head office's review of a held referrer
+//                    reward, pulled by the store that held it.
 #include "hq/sqlite_storage.hpp"
 
 #include <algorithm>
@@ -180,6 +185,17 @@ CREATE TABLE fold_queue (
   last_seq INTEGER NOT NULL CHECK (last_seq >= first_seq),
   change_seq INTEGER NOT NULL
 ) STRICT;
+)sql",
+    // 3: head office's decisions on referrer rewards stores held for review.
+    R"sql(
+CREATE TABLE hold_decisions (
+  store_id TEXT NOT NULL,
+  txn_id TEXT NOT NULL,
+  decision TEXT NOT NULL CHECK (decision IN ('release', 'forfeit')),
+  change_seq INTEGER NOT NULL,
+  PRIMARY KEY (store_id, txn_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX hold_decisions_by_change ON hold_decisions(store_id, change_seq);
 )sql",
 };
 
@@ -757,6 +773,40 @@ Result<std::vector<ConflictRecord>> SqliteStorage::conflicts_of_store(const std:
     c.txns = std::move(*txns);
   }
   return out;
+}
+
+Result<std::optional<std::string>> SqliteStorage::find_hold_decision(const std::string& store_id,
+                                                                     const std::string& txn_id) {
+  auto q = db_->query("SELECT decision FROM hold_decisions WHERE store_id = ?1 AND txn_id = ?2");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(store_id)).bind(2, std::string_view(txn_id));
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::string>{};
+  return std::optional<std::string>((*q)->text(0));
+}
+
+Status SqliteStorage::save_hold_decision(const std::string& store_id, const sync::HoldDecision& d,
+                                         std::int64_t change_seq) {
+  auto q = db_->query(
+      "INSERT INTO hold_decisions (store_id, txn_id, decision, change_seq) VALUES (?1, ?2, ?3, ?4)");
+  if (q) {
+    (*q)->bind(1, std::string_view(store_id)).bind(2, std::string_view(d.txn_id));
+    (*q)->bind(3, std::string_view(d.decision)).bind(4, change_seq);
+  }
+  return run(q);
+}
+
+Result<std::vector<sync::HoldDecision>> SqliteStorage::hold_decisions_since(
+    const std::string& store_id, std::int64_t cursor) {
+  auto q = db_->query(
+      "SELECT txn_id, decision FROM hold_decisions WHERE store_id = ?1 AND change_seq > ?2"
+      " ORDER BY change_seq, txn_id");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(store_id)).bind(2, cursor);
+  return collect<sync::HoldDecision>(**q, [](const Query& r) {
+    return sync::HoldDecision{r.text(0), r.text(1)};
+  });
 }
 
 Result<std::optional<RulesRecord>> SqliteStorage::latest_rules() {

@@ -72,6 +72,13 @@ class SqliteStorage final : public Storage {
   Result<std::vector<ConflictRecord>> conflicts_of_store(const std::string& store_id,
                                                          std::int64_t cursor) override;
 
+  Result<std::optional<std::string>> find_hold_decision(const std::string& store_id,
+                                                        const std::string& txn_id) override;
+  Status save_hold_decision(const std::string& store_id, const sync::HoldDecision& d,
+                            std::int64_t change_seq) override;
+  Result<std::vector<sync::HoldDecision>> hold_decisions_since(const std::string& store_id,
+                                                               std::int64_t cursor) override;
+
   Result<std::optional<RulesRecord>> latest_rules() override;
   Status insert_rules(const RulesRecord& rules) override;
 

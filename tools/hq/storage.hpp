@@ -213,6 +213,14 @@ class Storage {
   virtual Result<std::vector<ConflictRecord>> conflicts_of_store(const std::string& store_id,
                                                                  std::int64_t cursor) = 0;
 
+  // Head office's decisions on held referrer rewards, one per (store, txn).
+  virtual Result<std::optional<std::string>> find_hold_decision(const std::string& store_id,
+                                                                const std::string& txn_id) = 0;
+  virtual Status save_hold_decision(const std::string& store_id, const sync::HoldDecision& d,
+                                    std::int64_t change_seq) = 0;
+  virtual Result<std::vector<sync::HoldDecision>> hold_decisions_since(const std::string& store_id,
+                                                                       std::int64_t cursor) = 0;
+
   // Rule sets.
   virtual Result<std::optional<RulesRecord>> latest_rules() = 0;
   virtual Status insert_rules(const RulesRecord& rules) = 0;

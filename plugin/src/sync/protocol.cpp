@@ -203,6 +203,18 @@ Result<ConflictNotice> read_conflict(const Json& object, const std::string& path
   return c;
 }
 
+Result<HoldDecision> read_hold_decision(const Json& object, const std::string& path) {
+  FieldReader r(object, path);
+  HoldDecision d;
+  d.txn_id = r.id("txn_id");
+  d.decision = r.text("decision", wire::kMaxIdBytes);
+  if (!r.failed() && d.decision != kHoldRelease && d.decision != kHoldForfeit) {
+    r.fail("decision", "must be \"release\" or \"forfeit\", got \"" + d.decision + "\"");
+  }
+  if (auto st = r.finish(); !st) return st.error();
+  return d;
+}
+
 // Reads the array `key` of objects with `read_item`, appending to `out`.
 template <typename T, typename ReadItem>
 Status read_objects(FieldReader& r, std::string_view key, bool required, std::size_t max_items,
@@ -349,6 +361,11 @@ std::string serialize_updates(const Updates& u) {
                              {"txn_ids", c.txn_ids}});
   }
   doc["conflicts"] = std::move(conflicts);
+  Json holds = Json::array();
+  for (const auto& d : u.hold_decisions) {
+    holds.push_back(Json{{"txn_id", d.txn_id}, {"decision", d.decision}});
+  }
+  doc["hold_decisions"] = std::move(holds);
   return doc.dump();
 }
 
@@ -378,6 +395,11 @@ Result<Updates> parse_updates(std::string_view text) {
     return st.error();
   }
   if (auto st = read_objects(r, "conflicts", true, kMaxUpdateItems, u.conflicts, read_conflict); !st) {
+    return st.error();
+  }
+  if (auto st = read_objects(r, "hold_decisions", false, kMaxUpdateItems, u.hold_decisions,
+                             read_hold_decision);
+      !st) {
     return st.error();
   }
   if (auto st = r.finish(); !st) return st.error();

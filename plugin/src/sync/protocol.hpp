@@ -90,6 +90,17 @@ struct ConflictNotice {
   std::string settlement;  // what was done, for people
   std::vector<std::string> txn_ids;
 };
+// Head office's review of a referrer reward the store held for review
+// (docs/sync.md, "Held rewards"): "release" makes it spendable, "forfeit"
+// takes it back. A decision is final.
+struct HoldDecision {
+  std::string txn_id;
+  std::string decision;
+  bool operator==(const HoldDecision&) const = default;
+};
+inline constexpr std::string_view kHoldRelease = "release";
+inline constexpr std::string_view kHoldForfeit = "forfeit";
+
 struct Updates {
   std::int64_t cursor = 0;
   std::optional<SignedRules> rules;
@@ -98,6 +109,7 @@ struct Updates {
   std::vector<std::string> revoked_stores;
   std::vector<WalletUpdate> wallets;
   std::vector<ConflictNotice> conflicts;
+  std::vector<HoldDecision> hold_decisions;  // absent from an older head office: none
 };
 std::string serialize_updates(const Updates& updates);
 Result<Updates> parse_updates(std::string_view text);

@@ -210,6 +210,68 @@ Result<CheckedUpdates> check_updates(const wire::StoreConfig& config, Database& 
   return out;
 }
 
+// Head office's decision on a held referrer reward (docs/sync.md, "Held
+// rewards"): the transaction's held entries are cancelled and, for a
+// release, written again as spendable at the same time; the redemption is
+// marked so a later refund takes back the right thing (a forfeited reward
+// is not taken twice). False when nothing is held any more: applied before,
+// or the sale was refunded in between.
+Result<bool> apply_hold_decision(const wire::StoreConfig& config, Database& db,
+                                 const HoldDecision& d, std::int64_t now,
+                                 std::int64_t ruleset_version) {
+  struct Held {
+    std::string customer_id, unit;
+    std::int64_t spendable_at_ms = 0, amount = 0;
+  };
+  std::vector<Held> held;
+  {
+    auto q = db.query(
+        "SELECT customer_id, unit, spendable_at_ms, sum(amount) FROM wallet_entries"
+        " WHERE txn_id = ?1 AND held = 1 AND source <> 'hq'"
+        " GROUP BY customer_id, unit, spendable_at_ms HAVING sum(amount) <> 0");
+    if (!q) return q.error();
+    (*q)->bind(1, std::string_view(d.txn_id));
+    for (;;) {
+      auto row = (*q)->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      held.push_back({(*q)->text(0), (*q)->text(1), (*q)->int64(2), (*q)->int64(3)});
+    }
+  }
+  if (held.empty()) return false;
+  const bool release = d.decision == kHoldRelease;
+  for (const auto& h : held) {
+    const auto add = [&](std::int64_t amount, bool is_held) -> Status {
+      auto ins = db.query(
+          "INSERT INTO wallet_entries (customer_id, unit, amount, spendable_at_ms, held, txn_id, source)"
+          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+      if (!ins) return ins.error();
+      (*ins)->bind(1, std::string_view(h.customer_id)).bind(2, std::string_view(h.unit));
+      (*ins)->bind(3, amount).bind(4, h.spendable_at_ms).bind(5, std::int64_t{is_held ? 1 : 0});
+      (*ins)->bind(6, std::string_view(d.txn_id));
+      (*ins)->bind(7, std::string_view(release ? "hold_released" : "hold_forfeited"));
+      return (*ins)->run();
+    };
+    if (auto st = add(-h.amount, true); !st) return st.error();
+    if (release) {
+      if (auto st = add(h.amount, false); !st) return st.error();
+    }
+    json body = {{"customer_id", h.customer_id}, {"kind", h.unit},
+                 {"amount", h.amount},           {"spendable_at_ms", h.spendable_at_ms},
+                 {"currency", config.currency.code}, {"txn_id", d.txn_id}};
+    auto appended = store::append_event(
+        db, config.store_id, now, ruleset_version,
+        store::EventDraft{release ? "hold_released" : "hold_forfeited", std::move(body)});
+    if (!appended) return appended.error();
+  }
+  auto q = db.query(release ? "UPDATE redemptions SET referrer_held = 0 WHERE txn_id = ?1"
+                            : "UPDATE redemptions SET rewarded = 0 WHERE txn_id = ?1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(d.txn_id));
+  if (auto st = (*q)->run(); !st) return st.error();
+  return true;
+}
+
 Status apply(const wire::StoreConfig& config, Database& db, const CheckedUpdates& checked,
              std::int64_t now, SyncReport& report) {
   const Updates& u = checked.updates;
@@ -262,6 +324,11 @@ Status apply(const wire::StoreConfig& config, Database& db, const CheckedUpdates
     if (auto st = (*q)->run(); !st) return st;
   }
   report.conflicts = u.conflicts.size();
+  for (const auto& d : u.hold_decisions) {
+    auto applied = apply_hold_decision(config, db, d, now, ruleset_version);
+    if (!applied) return applied.error();
+    if (*applied) ++report.hold_decisions;
+  }
   if (!u.revoked_stores.empty()) {
     if (auto st = set_meta(db, "revoked_stores", json(u.revoked_stores).dump()); !st) return st;
   }
@@ -272,7 +339,8 @@ Status apply(const wire::StoreConfig& config, Database& db, const CheckedUpdates
                {"code_keys_updated", report.code_keys_updated},
                {"revoked_codes", report.revoked_codes},
                {"wallets", report.wallets},
-               {"conflicts", report.conflicts}};
+               {"conflicts", report.conflicts},
+               {"hold_decisions", report.hold_decisions}};
   auto appended = store::append_event(db, config.store_id, now, ruleset_version,
                                       store::EventDraft{"sync_applied", std::move(body)});
   if (!appended) return appended.error();
@@ -387,6 +455,7 @@ std::string report_json(const SyncReport& r) {
               {"revoked_codes", r.revoked_codes},
               {"wallets", r.wallets},
               {"conflicts", r.conflicts},
+              {"hold_decisions", r.hold_decisions},
               {"next_sync_at_ms", r.next_sync_at_ms}}
       .dump();
 }

@@ -43,6 +43,7 @@ struct SyncReport {
   std::size_t revoked_codes = 0;
   std::size_t wallets = 0;
   std::size_t conflicts = 0;
+  std::size_t hold_decisions = 0;  // held rewards released or forfeited by this sync
   std::int64_t next_sync_at_ms = 0;  // this store's next slot in its window
 };
 
