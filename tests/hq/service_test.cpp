@@ -76,7 +76,7 @@ struct HeadOffice {
     auto storage = SqliteStorage::open(path);
     REQUIRE(storage.ok());
     service = std::make_unique<Service>(std::move(*storage),
-                                        ServiceOptions{keys->private_hex, 500}, clock);
+                                        ServiceOptions{keys->private_hex, 500, path}, clock);
   }
   Reply push(const StoreLog& log, const std::string& body) {
     return service->push_events({Caller::Role::store, log.id()}, body);

@@ -322,3 +322,59 @@ TEST_CASE("sync: rewards held by a fraud rule are released or forfeited by head 
   REQUIRE(status.has_value());
   CHECK(json::parse(status->body)["fold_backlog"] == 0);
 }
+
+TEST_CASE("sync: head office serves the chain's referral report to an admin, as HTML and JSON") {
+  HqProcess hq;
+  const TestChain& chain = TestChain::get();
+  SyncedStore a("store-a", chain.store_a, hq.port());
+  SyncedStore b("store-b", chain.store_b, hq.port());
+  const std::string code = issued_code(a.store->commit(cart("A-1", "alice", {5000})));
+  REQUIRE(b.store->commit(with_code(cart("B-1", "bob", {8000}), code)).status == REFPOS_OK);
+  REQUIRE(a.sync().status == REFPOS_OK);
+  REQUIRE(b.sync().status == REFPOS_OK);
+  // What the report must count, from the stores' own files.
+  const std::int64_t issued = store_sql_int(a.data(), "SELECT count(*) FROM events WHERE type = 'code_issued'") +
+                              store_sql_int(b.data(), "SELECT count(*) FROM events WHERE type = 'code_issued'");
+  REQUIRE(issued >= 1);
+
+  TlsClient admin(hq.port(), chain.admin);
+  REQUIRE(admin.handshake_ok());
+  const std::string period = "from=2026-01-01&to=2026-01-02";
+  auto json_report = admin.request("GET", "/v1/reports/referrals?" + period + "&format=json");
+  REQUIRE(json_report.has_value());
+  REQUIRE_MESSAGE(json_report->status == 200, json_report->body);
+  CHECK(json_report->headers["content-type"] == "application/json");
+  const json doc = json::parse(json_report->body);
+  CHECK(doc["source"] == "head_office");
+  CHECK(doc["store_id"].is_null());
+  CHECK(doc["codes"]["issued"] == issued);
+  CHECK(doc["codes"]["redemptions"] == 1);
+
+  auto at_b = admin.request("GET", "/v1/reports/referrals?" + period + "&format=json&store_id=store-b");
+  REQUIRE(at_b.has_value());
+  REQUIRE(at_b->status == 200);
+  CHECK(json::parse(at_b->body)["codes"]["redemptions"] == 1);
+
+  auto html = admin.request("GET", "/v1/reports/referrals?" + period);
+  REQUIRE(html.has_value());
+  REQUIRE(html->status == 200);
+  CHECK(html->headers["content-type"] == "text/html; charset=utf-8");
+  CHECK(html->body.find("data-figure=\"codes.redemptions\" data-value=\"1\"") != std::string::npos);
+  CHECK(html->body.find("<script") == std::string::npos);
+
+  // Refused, each with a clear error.
+  const auto status_of = [&](const std::string& target) {
+    auto r = admin.request("GET", target);
+    REQUIRE(r.has_value());
+    return r->status;
+  };
+  CHECK(status_of("/v1/reports/referrals?from=2026-01-02&to=2026-01-01") == 400);  // reversed
+  CHECK(status_of("/v1/reports/referrals?to=2026-01-02") == 400);                  // no from
+  CHECK(status_of("/v1/reports/referrals?" + period + "&format=pdf") == 400);
+  CHECK(status_of("/v1/reports/referrals?" + period + "&store_id=store-zz") == 404);
+  TlsClient store(hq.port(), chain.store_a);
+  REQUIRE(store.handshake_ok());
+  auto forbidden = store.request("GET", "/v1/reports/referrals?" + period);
+  REQUIRE(forbidden.has_value());
+  CHECK(forbidden->status == 403);
+}

@@ -6,4 +6,4 @@ add_library(refpos_hq_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/sqlite_storage.cpp
 )
 target_include_directories(refpos_hq_core PUBLIC ${PROJECT_SOURCE_DIR}/tools)
-target_link_libraries(refpos_hq_core PUBLIC refpos_core PRIVATE refpos_warnings)
+target_link_libraries(refpos_hq_core PUBLIC refpos_core PRIVATE refpos_report refpos_warnings)

@@ -166,6 +166,7 @@ int run(int argc, char** argv) {
   refpos::SystemClock clock;
   refpos::hq::ServiceOptions service_options;
   service_options.signing_private_hex = std::move(*signing_hex);
+  service_options.report_database = db_path;
   refpos::hq::Service service(std::move(*storage), std::move(service_options), clock);
   // Pushes are acknowledged once appended; this thread folds them behind
   // (and first folds whatever the last run left queued).
@@ -182,6 +183,11 @@ int run(int argc, char** argv) {
   if (!served) {
     const int code = served.error().kind == refpos::ErrorKind::config ? kExitUsage : kExitRuntime;
     return fail(code, served.error().describe());
+  }
+  // Stopped: fold what pushes left queued, so the file is complete for a
+  // report read from it (at most kMaxLag events: about a second).
+  if (auto st = service.finish_folding(); !st) {
+    return fail(kExitRuntime, "storage: folding at shutdown: " + st.error().describe());
   }
   return kExitOk;
 }

@@ -229,6 +229,7 @@ constexpr Route kRoutes[] = {
     {"/v1/admin/code_keys", "POST", Access::admin},
     {"/v1/admin/revocations", "POST", Access::admin},
     {"/v1/admin/holds", "POST", Access::admin},
+    {"/v1/reports/referrals", "GET", Access::admin},
 };
 
 std::string role_name(Caller::Role role) { return role == Caller::Role::store ? "store" : "admin"; }
@@ -281,6 +282,24 @@ RouteReply route_checked(Service& service, const RouteRequest& rq) {
     auto store_id = query_value(*params, "store_id");
     if (!store_id) return {error_reply(400, store_id.error().describe()), {}};
     return {service.status(caller, *store_id), {}};
+  }
+  if (path == "/v1/reports/referrals") {
+    ReportQuery report;
+    for (const auto& [key, target] :
+         {std::pair<const char*, std::string*>{"from", &report.from}, {"to", &report.to},
+          {"tz", &report.time_zone}, {"format", &report.format}}) {
+      auto value = query_value(*params, key);
+      if (!value) return {error_reply(400, value.error().describe()), {}};
+      if (value->has_value()) *target = **value;
+    }
+    if (report.from.empty() || report.to.empty())
+      return {error_reply(400, "from, to: required, the period's first day and the day after its last "
+                               "(YYYY-MM-DD)"),
+              {}};
+    auto store_id = query_value(*params, "store_id");
+    if (!store_id) return {error_reply(400, store_id.error().describe()), {}};
+    report.store_id = *store_id;
+    return {service.report(caller, report), {}};
   }
   if (path == "/v1/admin/rules") return {service.publish_rules(caller, rq.body), {}};
   if (path == "/v1/admin/code_keys") return {service.put_code_key(caller, rq.body), {}};
@@ -605,10 +624,11 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.version(11);
     res_.result(static_cast<unsigned>(routed.reply.status));
     res_.set(http::field::server, kServerName);
-    res_.set(http::field::content_type, "application/json");
+    res_.set(http::field::content_type, routed.reply.content_type);
     res_.set(http::field::cache_control, "no-store");
     if (!routed.allow.empty()) res_.set(http::field::allow, routed.allow);
-    res_.body() = routed.reply.body.dump(-1, ' ', false, json::error_handler_t::replace);
+    res_.body() = routed.reply.text ? std::move(*routed.reply.text)
+                                    : routed.reply.body.dump(-1, ' ', false, json::error_handler_t::replace);
     res_.keep_alive(keep_alive);
     res_.prepare_payload();
 

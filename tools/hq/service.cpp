@@ -39,6 +39,7 @@
 
 #include "codes/code.hpp"
 #include "crypto/ed25519.hpp"
+#include "report/report.hpp"
 #include "rules/ruleset.hpp"
 #include "sync/protocol.hpp"
 #include "wire/json_input.hpp"
@@ -322,6 +323,11 @@ bool Service::wait_folded(std::chrono::milliseconds timeout) {
 }
 
 Result<std::int64_t> Service::fold_backlog() { return impl_->storage->fold_backlog(); }
+
+Status Service::finish_folding() {
+  impl_->worker.reset();  // joins after its current transaction
+  return impl_->storage->write([&] { return impl_->catch_up(); });
+}
 
 Result<Ingested> Service::Impl::ingest(const sync::PushBatch& batch) {
   auto found = storage->find_store(batch.store_id);
@@ -963,6 +969,33 @@ Reply Service::revoke(const Caller& caller, std::string_view body) {
   });
   if (!st && st.error().reason != "unchanged") return reply_for(st.error());
   return Reply{200, Json{{"revoked", newly}}};
+}
+
+Reply Service::report(const Caller& caller, const ReportQuery& query) {
+  if (caller.role != Caller::Role::admin) return forbidden("reports are for admins");
+  if (query.format != "html" && query.format != "json") {
+    return error_reply(400, "bad_request", "format: must be html or json, got \"" +
+                                               query.format.substr(0, 16) + "\"");
+  }
+  if (impl_->options.report_database.empty()) {
+    return error_reply(501, "not_implemented", "reports are not available on this storage");
+  }
+  auto period = report::parse_period(query.from, query.to, query.time_zone);
+  if (!period) return reply_for(period.error());
+  // Conflicts are folded: the report reads them with the events.
+  if (auto caught_up = impl_->storage->write([&] { return impl_->catch_up(); }); !caught_up) {
+    return reply_for(caught_up.error());
+  }
+  auto built = report::build_report({impl_->options.report_database, *period, query.store_id, {}});
+  if (!built) return reply_for(built.error());
+  Reply reply;
+  if (query.format == "html") {
+    reply.text = report::render_html(*built);
+    reply.content_type = "text/html; charset=utf-8";
+  } else {
+    reply.text = report::render_json(*built);
+  }
+  return reply;
 }
 
 Reply Service::decide_holds(const Caller& caller, std::string_view body) {

@@ -33,13 +33,32 @@ struct Caller {
 // What to send back: an HTTP status and a JSON body (for errors, the
 // {"error": {"code", "message", ...}} document of docs/sync.md).
 struct Reply {
+  Reply() = default;
+  Reply(int status_code, nlohmann::json json_body) : status(status_code), body(std::move(json_body)) {}
+
   int status = 200;
   nlohmann::json body;
+  // A body that is not this JSON (a report's HTML or its rendered JSON):
+  // sent as is, with `content_type`.
+  std::optional<std::string> text;
+  std::string content_type = "application/json";
+};
+
+// GET /v1/reports/referrals (docs/reports.md, "At head office").
+struct ReportQuery {
+  std::string from;                     // YYYY-MM-DD, first day
+  std::string to;                       // YYYY-MM-DD, first day not included
+  std::string time_zone;                // POSIX TZ, "" for UTC
+  std::optional<std::string> store_id;  // nullopt: the whole chain
+  std::string format = "html";          // html | json
 };
 
 struct ServiceOptions {
   std::string signing_private_hex;  // Ed25519 seed that signs rule sets (a secret)
   std::size_t max_batch_events = 500;
+  // The head office's SQLite file, which reports read on a read-only
+  // connection of their own ("" : reports are not available).
+  std::string report_database;
 };
 
 class Service {
@@ -61,6 +80,10 @@ class Service {
   Reply publish_rules(const Caller& caller, std::string_view body);
   Reply put_code_key(const Caller& caller, std::string_view body);
   Reply revoke(const Caller& caller, std::string_view body);
+  // GET /v1/reports/referrals: the referral report, for admins. Runs on the
+  // server's thread: a report over a million events holds other requests
+  // for the seconds it takes (docs/benchmarks.md, "Reports").
+  Reply report(const Caller& caller, const ReportQuery& query);
   // POST /v1/admin/holds: release or forfeit referrer rewards a store held
   // for review (docs/sync.md, "Held rewards").
   Reply decide_holds(const Caller& caller, std::string_view body);
@@ -73,6 +96,9 @@ class Service {
   bool wait_folded(std::chrono::milliseconds timeout);
   // Events acknowledged and not folded yet.
   Result<std::int64_t> fold_backlog();
+  // Stops the worker and folds what is left, so the file a stopped head
+  // office leaves is complete for a report read straight from it.
+  Status finish_folding();
 
   // True when head office revoked the store (refused with 403 on every route).
   bool store_revoked(const std::string& store_id);
