@@ -260,6 +260,8 @@ TEST_CASE("engine: a period with no data is an empty report, with no division by
   CHECK(j["codes"]["conversion_rate"].is_null());
   CHECK(j["nps"]["score"].is_null());
   CHECK(text_html.find("No events in this period") != std::string::npos);
+  CHECK(text_html.find("No NPS answer in this period") != std::string::npos);
+  CHECK(text_html.find("data-chart='nps'") == std::string::npos);
 
   // And a store that has done nothing at all.
   TempDir fresh;

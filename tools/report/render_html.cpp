@@ -310,7 +310,9 @@ std::string nps_section(const Report& r) {
   for (int i = 0; i <= 10; ++i) s += "<th>" + std::to_string(i) + "</th>";
   s += "</tr><tr><td>answers</td>";
   for (int i = 0; i <= 10; ++i) s += cell("nps.histogram." + std::to_string(i), n.histogram[i]);
-  return s + "</tr></table>" + nps_chart(n);
+  // No chart of eleven empty bars: say so instead.
+  return s + "</tr></table>" +
+         (n.answers > 0 ? nps_chart(n) : std::string("<p>No NPS answer in this period.</p>"));
 }
 
 std::string conflicts_section(const Report& r) {
