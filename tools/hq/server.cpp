@@ -39,12 +39,14 @@
 #include <memory>
 #include <unordered_set>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -299,7 +301,9 @@ RouteReply route_checked(Service& service, const RouteRequest& rq) {
     auto store_id = query_value(*params, "store_id");
     if (!store_id) return {error_reply(400, store_id.error().describe()), {}};
     report.store_id = *store_id;
-    return {service.report(caller, report), {}};
+    auto prepared = service.prepare_report(caller, report);
+    if (auto* refused = std::get_if<Reply>(&prepared)) return {std::move(*refused), {}};
+    return RouteReply(std::get<Service::ReportJob>(std::move(prepared)));
   }
   if (path == "/v1/admin/rules") return {service.publish_rules(caller, rq.body), {}};
   if (path == "/v1/admin/code_keys") return {service.put_code_key(caller, rq.body), {}};
@@ -447,6 +451,10 @@ class Server {
   const ServerOptions& options() const { return options_; }
   [[nodiscard]] bool stopping() const { return stopping_; }
 
+  // Runs `job` on the background thread, then `done` with its reply on
+  // the server's thread. The server's io_context keeps running until then.
+  void run_in_background(Service::ReportJob job, std::function<void(Reply)> done);
+
   void add(Session* s) { sessions_.insert(s); }
   void remove(Session* s);
 
@@ -475,6 +483,9 @@ class Server {
   net::steady_timer drain_timer_;
   net::steady_timer deadline_timer_;
   net::steady_timer accept_retry_timer_;
+  // Last, so it is destroyed first: its destructor waits for a job under
+  // way, whose reply is then queued in ioc_ (still alive) and dropped.
+  net::thread_pool background_{1};
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -610,6 +621,14 @@ class Session : public std::enable_shared_from_this<Session> {
     rq.shutting_down = !arrived_before_stop_;
     RouteReply routed = route_request(server_.service(), rq);
     const bool keep_alive = req.keep_alive() && !server_.stopping();
+    if (routed.deferred) {
+      // Answered when the job is done; nothing else is read meanwhile.
+      server_.run_in_background(std::move(routed.deferred),
+                                [self = shared_from_this(), keep_alive](Reply reply) {
+                                  self->respond(RouteReply(std::move(reply)), keep_alive);
+                                });
+      return;
+    }
     respond(std::move(routed), keep_alive);
   }
 
@@ -706,6 +725,23 @@ void Server::run() {
   wait_reload_signal();
   do_accept();
   ioc_.run();
+}
+
+void Server::run_in_background(Service::ReportJob job, std::function<void(Reply)> done) {
+  net::post(background_, [job = std::move(job), done = std::move(done),
+                          work = net::make_work_guard(ioc_)]() mutable {
+    Reply reply;
+    try {
+      reply = job();
+    } catch (const std::exception& e) {
+      log_line({{"event", "internal_error"}, {"what", e.what()}});
+      reply = error_reply(500, "internal error; see the head office's log");
+    }
+    net::post(work.get_executor(), [done = std::move(done), reply = std::move(reply)]() mutable {
+      done(std::move(reply));
+    });
+    work.reset();
+  });
 }
 
 void Server::do_accept() {

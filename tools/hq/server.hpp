@@ -51,8 +51,15 @@ struct RouteRequest {
 // method in `allow`), the caller's role and revocation (403), query parsing
 // (400), then the Service. Never throws: a Service exception becomes 500.
 struct RouteReply {
+  RouteReply(Reply r, std::string allow_method = {})  // NOLINT: {reply, allow} reads best
+      : reply(std::move(r)), allow(std::move(allow_method)) {}
+  explicit RouteReply(Service::ReportJob job) : deferred(std::move(job)) {}
+
   Reply reply;
   std::string allow;  // for 405: the method the route accepts
+  // Set: work for a thread other than the server's (a report); its reply is
+  // sent when it is done, and `reply` is not.
+  Service::ReportJob deferred;
 };
 RouteReply route_request(Service& service, const RouteRequest& request);
 

@@ -971,7 +971,8 @@ Reply Service::revoke(const Caller& caller, std::string_view body) {
   return Reply{200, Json{{"revoked", newly}}};
 }
 
-Reply Service::report(const Caller& caller, const ReportQuery& query) {
+std::variant<Reply, Service::ReportJob> Service::prepare_report(const Caller& caller,
+                                                               const ReportQuery& query) {
   if (caller.role != Caller::Role::admin) return forbidden("reports are for admins");
   if (query.format != "html" && query.format != "json") {
     return error_reply(400, "bad_request", "format: must be html or json, got \"" +
@@ -986,16 +987,26 @@ Reply Service::report(const Caller& caller, const ReportQuery& query) {
   if (auto caught_up = impl_->storage->write([&] { return impl_->catch_up(); }); !caught_up) {
     return reply_for(caught_up.error());
   }
-  auto built = report::build_report({impl_->options.report_database, *period, query.store_id, {}});
-  if (!built) return reply_for(built.error());
-  Reply reply;
-  if (query.format == "html") {
-    reply.text = report::render_html(*built);
-    reply.content_type = "text/html; charset=utf-8";
-  } else {
-    reply.text = report::render_json(*built);
-  }
-  return reply;
+  return ReportJob([request = report::ReportRequest{impl_->options.report_database, *period,
+                                                    query.store_id, {}},
+                    html = query.format == "html"]() -> Reply {
+    auto built = report::build_report(request);
+    if (!built) return reply_for(built.error());
+    Reply reply;
+    if (html) {
+      reply.text = report::render_html(*built);
+      reply.content_type = "text/html; charset=utf-8";
+    } else {
+      reply.text = report::render_json(*built);
+    }
+    return reply;
+  });
+}
+
+Reply Service::report(const Caller& caller, const ReportQuery& query) {
+  auto prepared = prepare_report(caller, query);
+  if (auto* refused = std::get_if<Reply>(&prepared)) return std::move(*refused);
+  return std::get<ReportJob>(prepared)();
 }
 
 Reply Service::decide_holds(const Caller& caller, std::string_view body) {

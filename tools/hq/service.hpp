@@ -10,10 +10,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
@@ -80,9 +82,14 @@ class Service {
   Reply publish_rules(const Caller& caller, std::string_view body);
   Reply put_code_key(const Caller& caller, std::string_view body);
   Reply revoke(const Caller& caller, std::string_view body);
-  // GET /v1/reports/referrals: the referral report, for admins. Runs on the
-  // server's thread: a report over a million events holds other requests
-  // for the seconds it takes (docs/benchmarks.md, "Reports").
+  // GET /v1/reports/referrals: the referral report, for admins. In two
+  // steps, so a report over a million events (seconds) does not hold the
+  // server's thread: prepare_report checks the call and folds what is
+  // queued, here; the job it returns builds and renders from copies on a
+  // read-only connection of its own and may run on any thread.
+  using ReportJob = std::function<Reply()>;
+  std::variant<Reply, ReportJob> prepare_report(const Caller& caller, const ReportQuery& query);
+  // Both steps on this thread.
   Reply report(const Caller& caller, const ReportQuery& query);
   // POST /v1/admin/holds: release or forfeit referrer rewards a store held
   // for review (docs/sync.md, "Held rewards").
