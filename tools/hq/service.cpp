@@ -100,6 +100,19 @@ bool bool_of(const Json& body, const char* key) {
   return it != body.end() && it->is_boolean() && it->get<bool>();
 }
 
+// A held reward decided (docs/sync.md, "Held rewards"): `held` (an entry as
+// it was recorded, held) is cancelled and, on release, written again as
+// spendable at the same time.
+Status move_held(Storage& storage, const LedgerEntry& held, bool release, std::int64_t change) {
+  LedgerEntry cancelled = held;
+  cancelled.amount = -held.amount;
+  if (auto st = storage.add_ledger_entry(cancelled, change); !st) return st;
+  if (!release) return ok_status();
+  LedgerEntry spendable = held;
+  spendable.held = false;
+  return storage.add_ledger_entry(spendable, change);
+}
+
 Result<Json> parse_admin_body(std::string_view text, std::string_view what) {
   if (text.size() > kMaxAdminBodyBytes) {
     return make_error(ErrorKind::bad_request, "",
@@ -526,15 +539,10 @@ Status Folder::fold(const std::string& store_id, const sync::WireEvent& e,
     const std::int64_t amount = int_of(body, "amount");
     const std::int64_t spendable_at_ms = int_of(body, "spendable_at_ms");
     if (customer.empty() || !is_unit(unit) || amount == 0) return ok_status();
-    const std::string source = e.type + ":" + store_id + ":" + std::to_string(e.seq);
-    if (auto st = storage->add_ledger_entry(
-            {customer, unit, -amount, spendable_at_ms, true, store_id, source}, change);
-        !st) {
-      return st;
-    }
-    if (e.type == "hold_forfeited") return ok_status();
-    return storage->add_ledger_entry({customer, unit, amount, spendable_at_ms, false, store_id, source},
-                                     change);
+    return move_held(*storage,
+                     {customer, unit, amount, spendable_at_ms, true, store_id,
+                      e.type + ":" + store_id + ":" + std::to_string(e.seq)},
+                     e.type == "hold_released", change);
   }
   if (e.type == "txn_reversed" && bool_of(body, "complete")) {
     auto r = storage->find_redemption(store_id, text_of(body, "txn_id"));
@@ -1003,12 +1011,6 @@ std::variant<Reply, Service::ReportJob> Service::prepare_report(const Caller& ca
   });
 }
 
-Reply Service::report(const Caller& caller, const ReportQuery& query) {
-  auto prepared = prepare_report(caller, query);
-  if (auto* refused = std::get_if<Reply>(&prepared)) return std::move(*refused);
-  return std::get<ReportJob>(prepared)();
-}
-
 Reply Service::decide_holds(const Caller& caller, std::string_view body) {
   if (caller.role != Caller::Role::admin) return forbidden("an admin route");
   auto doc = parse_admin_body(body, "the decision");
@@ -1064,22 +1066,13 @@ Reply Service::decide_holds(const Caller& caller, std::string_view body) {
       // it moves here (the redeeming store never knew whose it was).
       if (x.referrer_by_code && x.referrer_customer_id && x.referrer_amount != 0 &&
           !x.referrer_reversed_by_hq && !x.referrer_reversed_by_store) {
-        const std::string source = "hold_" + decision + ":" + x.store_id + ":" + x.txn_id;
-        if (auto s = impl_->storage->add_ledger_entry(
-                {*x.referrer_customer_id, x.referrer_unit, -x.referrer_amount,
-                 x.referrer_spendable_at_ms, true, "hq", source},
-                *change);
+        if (auto s = move_held(*impl_->storage,
+                               {*x.referrer_customer_id, x.referrer_unit, x.referrer_amount,
+                                x.referrer_spendable_at_ms, true, "hq",
+                                "hold_" + decision + ":" + x.store_id + ":" + x.txn_id},
+                               decision == sync::kHoldRelease, *change);
             !s) {
           return s;
-        }
-        if (decision == sync::kHoldRelease) {
-          if (auto s = impl_->storage->add_ledger_entry(
-                  {*x.referrer_customer_id, x.referrer_unit, x.referrer_amount,
-                   x.referrer_spendable_at_ms, false, "hq", source},
-                  *change);
-              !s) {
-            return s;
-          }
         }
       }
       ++decided;

@@ -89,8 +89,6 @@ class Service {
   // read-only connection of its own and may run on any thread.
   using ReportJob = std::function<Reply()>;
   std::variant<Reply, ReportJob> prepare_report(const Caller& caller, const ReportQuery& query);
-  // Both steps on this thread.
-  Reply report(const Caller& caller, const ReportQuery& query);
   // POST /v1/admin/holds: release or forfeit referrer rewards a store held
   // for review (docs/sync.md, "Held rewards").
   Reply decide_holds(const Caller& caller, std::string_view body);
