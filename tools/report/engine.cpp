@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "event_source.hpp"
 #include "report.hpp"
 #include "sqlite_reader.hpp"
 
@@ -404,35 +405,6 @@ namespace {
 
 // ---- reading the file --------------------------------------------------------
 
-Result<SourceKind> detect(ReadOnlyDatabase& db) {
-  auto events = db.has_table("events");
-  if (!events) return events.error();
-  auto stores = db.has_table("stores");
-  if (!stores) return stores.error();
-  auto meta = db.has_table("meta");
-  if (!meta) return meta.error();
-  if (*events && *stores) return SourceKind::head_office;
-  if (*events && *meta) return SourceKind::store;
-  return make_error(
-      ErrorKind::bad_request, "file",
-      "\"" + db.path() + "\" is neither a refpos store (refpos.db) nor a head-office file");
-}
-
-Result<std::vector<std::string>> stores_of(ReadOnlyDatabase& db, SourceKind kind) {
-  auto q =
-      db.prepare(kind == SourceKind::head_office ? "SELECT store_id FROM stores ORDER BY store_id"
-                                                 : "SELECT value FROM meta WHERE key = 'store_id'");
-  if (!q) return q.error();
-  std::vector<std::string> out;
-  for (;;) {
-    auto row = (*q)->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back((*q)->text(0));
-  }
-  return out;
-}
-
 Status read_conflicts(ReadOnlyDatabase& db, SourceKind kind, ReportFold& fold) {
   auto exists = db.has_table("conflicts");
   if (!exists) return exists.error();
@@ -512,62 +484,21 @@ Report ReportFold::finish() {
 Result<SourceKind> detect_source(const std::string& path) {
   auto db = ReadOnlyDatabase::open(path);
   if (!db) return db.error();
-  return detect(**db);
+  return detect_kind(**db);
 }
 
 Result<Report> build_report(const ReportRequest& request) {
-  auto opened = ReadOnlyDatabase::open(request.path);
-  if (!opened) return opened.error();
-  ReadOnlyDatabase& db = **opened;
-  // One read transaction: the counts and the fold see the same snapshot.
-  if (auto begin = db.prepare("BEGIN"); !begin || !(*begin)->step()) {
-    return make_error(ErrorKind::storage, "file", "\"" + request.path + "\": cannot start a read");
+  auto source = open_event_source(request.path, request.store_id);
+  if (!source) return source.error();
+  ReportFold fold(source->kind, request.period, request.store_id,
+                  request.store_id ? std::vector<std::string>{*request.store_id} : source->stores);
+  if (auto st = for_each_event(
+          *source, request.progress, [&](const EventRow& event) { return fold.add(event); },
+          request.period.to_ms);
+      !st) {
+    return st.error();
   }
-  auto kind = detect(db);
-  if (!kind) return kind.error();
-  auto stores = stores_of(db, *kind);
-  if (!stores) return stores.error();
-  const std::string store_of_file =
-      *kind == SourceKind::store && !stores->empty() ? stores->front() : std::string();
-  if (request.store_id &&
-      std::find(stores->begin(), stores->end(), *request.store_id) == stores->end()) {
-    return make_error(
-        ErrorKind::not_found, "store",
-        "\"" + request.path + "\" holds no store \"" + *request.store_id + "\"; it holds " +
-            (stores->empty()
-                 ? std::string("none")
-                 : (*kind == SourceKind::store ? "\"" + store_of_file + "\""
-                                               : std::to_string(stores->size()) + " stores")));
-  }
-
-  ReportFold fold(*kind, request.period, request.store_id,
-                  request.store_id ? std::vector<std::string>{*request.store_id} : *stores);
-
-  auto count = db.prepare("SELECT count(*) FROM events WHERE at_ms < ?1");
-  if (!count) return count.error();
-  (*count)->bind(1, request.period.to_ms);
-  if (auto row = (*count)->step(); !row) return row.error();
-  const std::int64_t total = (*count)->int64(0);
-
-  auto q = db.prepare(*kind == SourceKind::head_office
-                          ? "SELECT store_id, seq, type, at_ms, body FROM events WHERE at_ms < ?1"
-                            " ORDER BY store_id, seq"
-                          : "SELECT store_id, seq, type, at_ms, body FROM events WHERE at_ms < ?1"
-                            " ORDER BY seq");
-  if (!q) return q.error();
-  (*q)->bind(1, request.period.to_ms);
-  std::int64_t done = 0;
-  for (;;) {
-    auto row = (*q)->step();
-    if (!row) return row.error();
-    if (!*row) break;
-    const EventRow event{(*q)->text_view(0), (*q)->int64(1), (*q)->text_view(2), (*q)->int64(3),
-                         (*q)->text_view(4)};
-    if (auto st = fold.add(event); !st) return st.error();
-    if (++done % kProgressEveryEvents == 0 && request.progress) request.progress(done, total);
-  }
-  if (request.progress) request.progress(done, total);
-  if (auto st = read_conflicts(db, *kind, fold); !st) return st.error();
+  if (auto st = read_conflicts(*source->db, source->kind, fold); !st) return st.error();
   return fold.finish();
 }
 
