@@ -25,10 +25,17 @@ class Statement {
   Statement& bind(int index, std::string_view value);
   // true: a row is ready; false: done. Errors are ErrorKind::storage.
   Result<bool> step();
+  // Ready to run again, with new bindings.
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
 
   [[nodiscard]] std::int64_t int64(int column) const { return sqlite3_column_int64(stmt_, column); }
   [[nodiscard]] std::string text(int column) const;
   [[nodiscard]] std::string_view text_view(int column) const;
+  // The bytes of a BLOB column (valid until the next step); empty for NULL.
+  [[nodiscard]] std::string_view blob_view(int column) const;
 
  private:
   sqlite3* db_;
