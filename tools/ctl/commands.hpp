@@ -13,5 +13,6 @@ void add_admin_commands(CLI::App& app);  // admin issue            (admin_certs.
 // sync, status, rules publish, keys put, code revoke, hq block-store (hq_commands.cpp)
 void add_hq_commands(CLI::App& app);
 void add_report_command(CLI::App& app);  // report               (report_command.cpp)
+void add_export_command(CLI::App& app);  // export               (export_command.cpp)
 
 }  // namespace refpos::ctl

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   add_admin_commands(app);
   add_hq_commands(app);
   add_report_command(app);
+  add_export_command(app);
 
   try {
     app.parse(argc, argv);
