@@ -10,6 +10,8 @@ REFPOS_APT_PACKAGES=(
   cmake ninja-build g++ clang libclang-rt-14-dev binutils pkg-config  # toolchain
   libboost-dev nlohmann-json3-dev libsqlite3-dev libssl-dev           # libraries
   libqrcodegencpp-dev libpng-dev libcli11-dev doctest-dev
+  libpq-dev           # head office on PostgreSQL (tools/hq/pg_storage.cpp)
+  postgresql-15       # tests: a throwaway cluster per test process (tests/support/pg_cluster.cpp)
   console-setup-linux  # receipt preview font (public domain), read at build time
   zbar-tools sqlite3 openssl                                          # tests and demo
   chromium                                      # tests: the HTML report in a real browser
