@@ -1,15 +1,16 @@
-// The head office's service (tools/hq/service.cpp) on real SQLite files, fed
-// with events made by the plugin's own event log (store::append_event).
+// The head office's service (tools/hq/service.cpp) on a real database, SQLite
+// or PostgreSQL (backend.hpp: registered once per back end), fed with events
+// made by the plugin's own event log (store::append_event).
 #include <doctest/doctest.h>
 
 #include <fstream>
 #include <random>
 #include <string>
 
+#include "backend.hpp"
 #include "base/clock.hpp"
 #include "crypto/ed25519.hpp"
 #include "hq/service.hpp"
-#include "hq/sqlite_storage.hpp"
 #include "store/database.hpp"
 #include "store/event_log.hpp"
 #include "sync/protocol.hpp"
@@ -69,14 +70,14 @@ class StoreLog {
 
 struct HeadOffice {
   explicit HeadOffice(const test::TempDir& dir, const std::string& file = "hq.db")
-      : path((dir.path() / file).string()) {
+      : db(dir, file), path(db.location()) {
     auto keys = crypto::ed25519_generate();
     REQUIRE(keys.ok());
     public_hex = keys->public_hex;
-    auto storage = SqliteStorage::open(path);
+    auto storage = db.open();
     REQUIRE(storage.ok());
-    service = std::make_unique<Service>(std::move(*storage),
-                                        ServiceOptions{keys->private_hex, 500, path}, clock);
+    service = std::make_unique<Service>(
+        std::move(*storage), ServiceOptions{keys->private_hex, 500, db.report_database()}, clock);
   }
   Reply push(const StoreLog& log, const std::string& body) {
     return service->push_events({Caller::Role::store, log.id()}, body);
@@ -88,23 +89,13 @@ struct HeadOffice {
     REQUIRE(u.ok());
     return *u;
   }
-  std::int64_t count(const char* sql) {
-    auto db = store::Database::open(path);
-    REQUIRE(db.ok());
-    auto q = (*db)->query(sql);
-    REQUIRE(q.ok());
-    REQUIRE(*(*q)->step());
-    return (*q)->int64(0);
-  }
-  // Everything but change numbers and times, for "same state" checks.
-  std::string state() {
-    auto db = store::Database::open(path);
-    REQUIRE(db.ok());
+  std::int64_t count(const char* sql) const { return db.integer(sql); }
+  // Everything but change numbers and times, for "same state" checks (the
+  // SQL runs on either back end: backend.hpp).
+  std::string state() const {
     std::string out;
     const auto dump = [&](const char* sql) {
-      auto q = (*db)->query(sql);
-      REQUIRE(q.ok());
-      while (*(*q)->step()) out += (*q)->text(0) + "\n";
+      for (const auto& row : db.column(sql)) out += row + "\n";
       out += "--\n";
     };
     dump("SELECT store_id || seq || type || body || hex(hash) FROM events ORDER BY store_id, seq");
@@ -116,6 +107,7 @@ struct HeadOffice {
     dump("SELECT code || kind FROM conflicts ORDER BY 1");
     return out;
   }
+  test::HqDatabase db;
   std::string path;
   std::string public_hex;
   ManualClock clock{1'767'261'600'000};

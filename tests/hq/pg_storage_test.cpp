@@ -1,0 +1,121 @@
+// What only the PostgreSQL back end has: the write lock shared across
+// connections, losing the server mid-transaction, and keeping the password
+// out of every message. Registered under hq.pg.* only (CMakeLists.txt);
+// the service tests cover the rest on both back ends.
+#include <doctest/doctest.h>
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <thread>
+
+#include "hq/pg_storage.hpp"
+#include "pg_cluster.hpp"
+
+namespace refpos::hq {
+namespace {
+
+std::string fresh_database() {
+  static int n = 0;
+  return test::PgCluster::shared().create_database("pg_storage_" + std::to_string(++n));
+}
+
+// Runs `sql` on a connection of its own.
+void run_sql(const std::string& url, const std::string& sql) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  PGresult* r = PQexec(conn, sql.c_str());
+  const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK;
+  PQclear(r);
+  PQfinish(conn);
+  REQUIRE(ok);
+}
+
+TEST_CASE("a database URL's password is redacted wherever it is written") {
+  CHECK(redact_conninfo("postgresql://user:secret@host/db") == "postgresql://user:***@host/db");
+  CHECK(redact_conninfo("postgres://user:s%40cret@host:5433/db?sslmode=require") ==
+        "postgres://user:***@host:5433/db?sslmode=require");
+  CHECK(redact_conninfo("postgresql://user@host:5432/db") == "postgresql://user@host:5432/db");
+  CHECK(redact_conninfo("postgresql://host/db?user=u&password=secret&sslmode=verify-full") ==
+        "postgresql://host/db?user=u&password=***&sslmode=verify-full");
+  CHECK(redact_conninfo("postgresql:///db?password=secret") == "postgresql:///db?password=***");
+  CHECK(redact_conninfo("host=h password=secret dbname=d") == "host=h password=*** dbname=d");
+  CHECK(redact_conninfo("host=h password = 'se cret' dbname=d") == "host=h password = *** dbname=d");
+}
+
+TEST_CASE("a server that cannot be reached is an error that never shows the password") {
+  auto s = PgStorage::open("postgresql://refpos:s3cret-pw@/hq?host=/nonexistent-refpos-socket");
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().kind == ErrorKind::storage);
+  CHECK(s.error().reason == "unavailable");
+  CHECK(s.error().message.find("s3cret-pw") == std::string::npos);
+  CHECK(s.error().message.find("refpos:***@") != std::string::npos);
+}
+
+TEST_CASE("a connection lost mid-transaction is an error, rolls back, and the next write reconnects") {
+  const std::string url = fresh_database();
+  auto opened = PgStorage::open(url);
+  REQUIRE(opened.ok());
+  PgStorage& s = **opened;
+  const auto st = s.write([&]() -> Status {
+    auto first = s.next_change();
+    REQUIRE(first.ok());
+    // As a server restart does to every session.
+    run_sql(url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                 " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    auto second = s.next_change();
+    if (!second) return second.error();
+    return ok_status();
+  });
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().reason == "unavailable");
+  CHECK(s.write([&]() -> Status { return s.next_change().ok() ? ok_status() : Status(Error{}); }).ok());
+  CHECK(*s.current_change() == 1);  // the lost transaction's change is not there
+}
+
+TEST_CASE("text with a NUL byte is refused, not cut short") {
+  auto opened = PgStorage::open(fresh_database());
+  REQUIRE(opened.ok());
+  PgStorage& s = **opened;
+  const auto st = s.write([&] { return s.touch_store(std::string("store\0a", 7), 1); });
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.error().kind == ErrorKind::bad_request);
+  CHECK_FALSE(s.find_store("store")->has_value());
+}
+
+TEST_CASE("write transactions of two connections never interleave and the background one sees the other wait") {
+  const std::string url = fresh_database();
+  auto foreground = PgStorage::open(url);
+  REQUIRE(foreground.ok());
+  auto background = (*foreground)->open_another();
+  REQUIRE(background.ok());
+  Storage& bg = **background;
+  std::int64_t bg_change = 0;
+  std::int64_t fg_change = 0;
+  std::thread other;
+  const auto st = bg.write([&]() -> Status {
+    bg_change = *bg.next_change();
+    other = std::thread([&] {
+      (void)(*foreground)->write([&]() -> Status {
+        fg_change = *(*foreground)->next_change();
+        return ok_status();
+      });
+    });
+    // The foreground write waits for this transaction's lock.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    bool waiting = false;
+    while (!waiting && std::chrono::steady_clock::now() < deadline) {
+      waiting = bg.others_waiting();
+      std::this_thread::yield();
+    }
+    CHECK(waiting);
+    CHECK(fg_change == 0);
+    return ok_status();
+  });
+  other.join();
+  REQUIRE(st.ok());
+  CHECK(bg_change == 1);
+  CHECK(fg_change == 2);
+  CHECK_FALSE((*foreground)->others_waiting());  // a foreground connection never gives way
+}
+
+}  // namespace
+}  // namespace refpos::hq

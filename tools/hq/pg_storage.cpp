@@ -1,0 +1,1188 @@
+// Head office database format on PostgreSQL: the tables and columns of
+// sqlite_storage.cpp, with these differences only:
+//   - text columns are COLLATE "C", so ORDER BY sorts bytes as SQLite does,
+//     whatever the database's locale;
+//   - SQLite INTEGER is bigint; flags stay integers 0/1 (CHECKed), so the
+//     same SQL reads both back ends (reports, tests);
+//   - BLOB is bytea; rowid keys (ledger.entry_id, redemptions.arrival,
+//     conflicts.conflict_id, incidents.incident_id, fold_queue.item_id) are
+//     identity columns: handed out under the write lock, so in commit order;
+//   - append-only tables refuse UPDATE, DELETE and TRUNCATE in one trigger
+//     function;
+//   - the schema's version is schema_migrations (version, applied_at), not
+//     PRAGMA user_version.
+//
+// Migration 1 = SQLite migrations 1-3 (changes, stores, events, ledger,
+// store_customers, redemptions, code_owners, conflicts, conflict_txns,
+// rule_sets, code_keys, revocations, incidents, fold_queue,
+// hold_decisions).
+#include "hq/pg_storage.hpp"
+
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <charconv>
+#include <iterator>
+#include <unordered_set>
+#include <utility>
+
+namespace refpos::hq {
+
+namespace {
+
+// Migration N brings the schema from N-1 to N. Append only.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE FUNCTION refpos_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
+END $$;
+CREATE TABLE changes (id integer PRIMARY KEY CHECK (id = 1), last bigint NOT NULL);
+INSERT INTO changes (id, last) VALUES (1, 0);
+CREATE TABLE stores (
+  store_id text COLLATE "C" PRIMARY KEY,
+  acked_seq bigint NOT NULL DEFAULT 0 CHECK (acked_seq >= 0),
+  last_hash bytea NOT NULL CHECK (length(last_hash) = 32),
+  last_seen_ms bigint NOT NULL DEFAULT 0,
+  revoked integer NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),
+  revoked_change_seq bigint,
+  flagged_reason text COLLATE "C" NOT NULL DEFAULT ''
+);
+CREATE TABLE events (
+  store_id text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL CHECK (seq > 0),
+  type text COLLATE "C" NOT NULL,
+  at_ms bigint NOT NULL,
+  ruleset_version bigint NOT NULL,
+  body text COLLATE "C" NOT NULL,
+  prev_hash bytea NOT NULL CHECK (length(prev_hash) = 32),
+  hash bytea NOT NULL CHECK (length(hash) = 32),
+  change_seq bigint NOT NULL,
+  PRIMARY KEY (store_id, seq)
+);
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+  FOR EACH ROW EXECUTE FUNCTION refpos_refuse_change();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+  FOR EACH STATEMENT EXECUTE FUNCTION refpos_refuse_change();
+CREATE TABLE ledger (
+  entry_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  customer_id text COLLATE "C" NOT NULL,
+  unit text COLLATE "C" NOT NULL CHECK (unit IN ('store_credit', 'points', 'gift_card')),
+  amount bigint NOT NULL,
+  spendable_at_ms bigint NOT NULL,
+  held integer NOT NULL CHECK (held IN (0, 1)),
+  origin text COLLATE "C" NOT NULL,
+  source text COLLATE "C" NOT NULL,
+  change_seq bigint NOT NULL
+);
+CREATE INDEX ledger_by_customer ON ledger (customer_id, origin);
+CREATE INDEX ledger_by_change ON ledger (change_seq);
+CREATE TRIGGER ledger_append_only BEFORE UPDATE OR DELETE ON ledger
+  FOR EACH ROW EXECUTE FUNCTION refpos_refuse_change();
+CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger
+  FOR EACH STATEMENT EXECUTE FUNCTION refpos_refuse_change();
+CREATE TABLE store_customers (
+  store_id text COLLATE "C" NOT NULL,
+  customer_id text COLLATE "C" NOT NULL,
+  change_seq bigint NOT NULL,
+  PRIMARY KEY (store_id, customer_id)
+);
+CREATE INDEX store_customers_by_customer ON store_customers (customer_id);
+CREATE TABLE redemptions (
+  arrival bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  store_id text COLLATE "C" NOT NULL,
+  txn_id text COLLATE "C" NOT NULL,
+  code text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  referee_customer_id text COLLATE "C" NOT NULL,
+  referrer_customer_id text COLLATE "C",
+  referrer_unit text COLLATE "C" NOT NULL,
+  referrer_amount bigint NOT NULL,
+  referrer_spendable_at_ms bigint NOT NULL,
+  referrer_held integer NOT NULL CHECK (referrer_held IN (0, 1)),
+  reversed integer NOT NULL CHECK (reversed IN (0, 1)),
+  referrer_reversed_by_hq integer NOT NULL CHECK (referrer_reversed_by_hq IN (0, 1)),
+  referrer_reversed_by_store integer NOT NULL CHECK (referrer_reversed_by_store IN (0, 1)),
+  referrer_by_code integer NOT NULL DEFAULT 0 CHECK (referrer_by_code IN (0, 1)),
+  UNIQUE (store_id, txn_id)
+);
+CREATE INDEX redemptions_by_code ON redemptions (code, arrival);
+CREATE TABLE code_owners (
+  code text COLLATE "C" PRIMARY KEY,
+  customer_id text COLLATE "C" NOT NULL,
+  store_id text COLLATE "C" NOT NULL
+);
+CREATE TABLE conflicts (
+  conflict_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  code text COLLATE "C" NOT NULL,
+  kind text COLLATE "C" NOT NULL,
+  settlement text COLLATE "C" NOT NULL,
+  change_seq bigint NOT NULL,
+  UNIQUE (code, kind)
+);
+CREATE TABLE conflict_txns (
+  conflict_id bigint NOT NULL REFERENCES conflicts (conflict_id),
+  store_id text COLLATE "C" NOT NULL,
+  txn_id text COLLATE "C" NOT NULL,
+  arrival bigint NOT NULL,
+  PRIMARY KEY (conflict_id, store_id, txn_id)
+);
+CREATE INDEX conflict_txns_by_store ON conflict_txns (store_id);
+CREATE TABLE rule_sets (
+  version bigint PRIMARY KEY CHECK (version > 0),
+  document text COLLATE "C" NOT NULL,
+  signature_hex text COLLATE "C" NOT NULL,
+  change_seq bigint NOT NULL
+);
+CREATE TABLE code_keys (
+  id bigint PRIMARY KEY CHECK (id > 0),
+  secret_hex text COLLATE "C" NOT NULL,
+  active integer NOT NULL CHECK (active IN (0, 1)),
+  change_seq bigint NOT NULL
+);
+CREATE TABLE revocations (
+  kind text COLLATE "C" NOT NULL CHECK (kind IN ('code', 'store')),
+  value text COLLATE "C" NOT NULL,
+  change_seq bigint NOT NULL,
+  PRIMARY KEY (kind, value)
+);
+CREATE INDEX revocations_by_change ON revocations (change_seq);
+CREATE TABLE incidents (
+  incident_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  store_id text COLLATE "C" NOT NULL,
+  kind text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL,
+  detail text COLLATE "C" NOT NULL,
+  at_ms bigint NOT NULL,
+  change_seq bigint NOT NULL
+);
+CREATE TABLE fold_queue (
+  item_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  store_id text COLLATE "C" NOT NULL,
+  first_seq bigint NOT NULL CHECK (first_seq > 0),
+  last_seq bigint NOT NULL CHECK (last_seq >= first_seq),
+  change_seq bigint NOT NULL
+);
+CREATE TABLE hold_decisions (
+  store_id text COLLATE "C" NOT NULL,
+  txn_id text COLLATE "C" NOT NULL,
+  decision text COLLATE "C" NOT NULL CHECK (decision IN ('release', 'forfeit')),
+  change_seq bigint NOT NULL,
+  PRIMARY KEY (store_id, txn_id)
+);
+CREATE INDEX hold_decisions_by_change ON hold_decisions (store_id, change_seq);
+)sql",
+};
+
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+// A statement, prepared under `name` on first use on each connection.
+struct Statement {
+  const char* name;
+  const char* sql;
+};
+
+// One statement's parameters, in order ($1, $2, ...). Text is sent as text,
+// bytes as binary (bytea); nothing is ever spliced into SQL.
+class Params {
+ public:
+  Params& text(std::string_view v) { return add(std::string(v), false, false); }
+  Params& integer(std::int64_t v) { return add(std::to_string(v), false, false); }
+  Params& flag(bool v) { return integer(v ? 1 : 0); }
+  Params& optional_text(const std::optional<std::string>& v) {
+    return v ? text(*v) : add({}, true, false);
+  }
+  Params& bytes(const std::uint8_t* data, std::size_t size) {
+    return add(std::string(reinterpret_cast<const char*>(data), size), false, true);
+  }
+  Params& hash(const store::Hash& h) { return bytes(h.data(), h.size()); }
+
+  // The index of the first text parameter holding a NUL byte, or -1.
+  [[nodiscard]] int text_with_nul() const {
+    for (std::size_t i = 0; i < values_.size(); ++i) {
+      if (formats_[i] == 0 && values_[i].find('\0') != std::string::npos) return static_cast<int>(i);
+    }
+    return -1;
+  }
+  [[nodiscard]] int size() const { return static_cast<int>(values_.size()); }
+  // Pointers into this object: valid while it lives and is not changed.
+  [[nodiscard]] std::vector<const char*> pointers() const {
+    std::vector<const char*> out;
+    for (std::size_t i = 0; i < values_.size(); ++i) out.push_back(null_[i] ? nullptr : values_[i].c_str());
+    return out;
+  }
+  [[nodiscard]] std::vector<int> lengths() const {
+    std::vector<int> out;
+    for (const auto& v : values_) out.push_back(static_cast<int>(v.size()));
+    return out;
+  }
+  [[nodiscard]] const std::vector<int>& formats() const { return formats_; }
+
+ private:
+  Params& add(std::string value, bool null, bool binary) {
+    values_.push_back(std::move(value));
+    null_.push_back(null);
+    formats_.push_back(binary ? 1 : 0);
+    return *this;
+  }
+  std::vector<std::string> values_;
+  std::vector<bool> null_;
+  std::vector<int> formats_;
+};
+
+std::string first_line(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  if (const auto nl = text.find('\n'); nl != std::string::npos) text.resize(nl);
+  return text;
+}
+
+// The reason tag of a failed statement, from its SQLSTATE.
+std::string reason_for(const char* sqlstate, bool connection_lost) {
+  const std::string state = sqlstate != nullptr ? sqlstate : "";
+  if (connection_lost || state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" ||
+      state == "57P03") {
+    return "unavailable";
+  }
+  if (state.rfind("23", 0) == 0) return "constraint";
+  if (state == "40001" || state == "40P01" || state == "55P03") return "busy";
+  if (state == "53100") return "disk_full";
+  return "io";
+}
+
+}  // namespace
+
+std::string redact_conninfo(const std::string& conninfo) {
+  std::string out = conninfo;
+  if (out.find("://") != std::string::npos) {  // a URI, not key=value
+    // userinfo: scheme://user:password@host
+    const std::size_t start = out.find("://") + 3;
+    const std::size_t end = out.find_first_of("/?", start);
+    const std::size_t at = out.rfind('@', end == std::string::npos ? out.size() : end);
+    if (at != std::string::npos && at >= start) {
+      const std::size_t colon = out.find(':', start);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+    // query: ?...&password=...&...
+    for (std::size_t p = out.find('?'); p != std::string::npos; p = out.find('&', p + 1)) {
+      if (out.compare(p + 1, 9, "password=") != 0) continue;
+      const std::size_t v = p + 10;
+      const std::size_t e = out.find('&', v);
+      out.replace(v, (e == std::string::npos ? out.size() : e) - v, "***");
+    }
+    return out;
+  }
+  // key=value form: password=secret or password = 'se cret'
+  for (std::size_t p = out.find("password"); p != std::string::npos; p = out.find("password", p + 1)) {
+    if (p > 0 && out[p - 1] != ' ' && out[p - 1] != '\t') continue;
+    std::size_t v = p + 8;
+    while (v < out.size() && out[v] == ' ') ++v;
+    if (v >= out.size() || out[v] != '=') continue;
+    ++v;
+    while (v < out.size() && out[v] == ' ') ++v;
+    std::size_t e = v;
+    if (e < out.size() && out[e] == '\'') {
+      ++e;
+      while (e < out.size() && out[e] != '\'') e += out[e] == '\\' ? 2U : 1U;
+      e = std::min(out.size(), e + 1);
+    } else {
+      while (e < out.size() && out[e] != ' ' && out[e] != '\t') ++e;
+    }
+    out.replace(v, e - v, "***");
+  }
+  return out;
+}
+
+// ---- the connection ------------------------------------------------------
+
+// A statement's result: rows as text (bytea as \x hex), or the count of rows
+// a command changed.
+class PgStorage::Rows {
+ public:
+  explicit Rows(PGresult* r) : r_(r, &PQclear) {}
+  [[nodiscard]] int size() const { return PQntuples(r_.get()); }
+  [[nodiscard]] bool null(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  [[nodiscard]] std::string text(int row, int col) const {
+    return {PQgetvalue(r_.get(), row, col),
+            static_cast<std::size_t>(PQgetlength(r_.get(), row, col))};
+  }
+  [[nodiscard]] std::optional<std::string> optional_text(int row, int col) const {
+    if (null(row, col)) return std::nullopt;
+    return text(row, col);
+  }
+  [[nodiscard]] std::int64_t int64(int row, int col) const {
+    const char* v = PQgetvalue(r_.get(), row, col);
+    std::int64_t n = 0;
+    std::from_chars(v, v + PQgetlength(r_.get(), row, col), n);
+    return n;
+  }
+  [[nodiscard]] bool flag(int row, int col) const { return int64(row, col) != 0; }
+  // bytea in hex output ("\x0a1b..."); zeros unless exactly 32 bytes, as
+  // SqliteStorage's to_hash.
+  [[nodiscard]] store::Hash hash(int row, int col) const {
+    store::Hash h{};
+    const std::string v = text(row, col);
+    if (v.size() != 2 + 2 * h.size() || v.compare(0, 2, "\\x") != 0) return h;
+    for (std::size_t i = 0; i < h.size(); ++i) {
+      std::from_chars(v.data() + 2 + 2 * i, v.data() + 4 + 2 * i, h[i], 16);
+    }
+    return h;
+  }
+  // Rows an INSERT/UPDATE/DELETE touched.
+  [[nodiscard]] std::int64_t affected() const {
+    const char* v = PQcmdTuples(r_.get());
+    std::int64_t n = 0;
+    std::from_chars(v, v + std::char_traits<char>::length(v), n);
+    return n;
+  }
+
+ private:
+  std::unique_ptr<PGresult, void (*)(PGresult*)> r_;
+};
+
+class PgStorage::Connection {
+ public:
+  // `session` runs after every (re)connect: settings of this connection.
+  static Result<std::unique_ptr<Connection>> connect(const std::string& url, std::string session) {
+    auto c = std::unique_ptr<Connection>(new Connection(url, std::move(session)));
+    if (auto st = c->open(); !st) return st.error();
+    return c;
+  }
+  ~Connection() {
+    if (conn_ != nullptr) PQfinish(conn_);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Reconnects if the connection was lost; a transaction under way is lost
+  // with it, so only outside one (its statements fail instead).
+  Status ensure_open() {
+    if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK) return ok_status();
+    if (in_transaction_) return failure(nullptr, "connection");
+    return open();
+  }
+
+  Status begin() {
+    if (auto st = ensure_open(); !st) return st;
+    if (auto st = command("BEGIN", "BEGIN"); !st) return st;
+    in_transaction_ = true;
+    return ok_status();
+  }
+  Status commit() {
+    in_transaction_ = false;
+    return command("COMMIT", "COMMIT");
+  }
+  void rollback() {
+    in_transaction_ = false;
+    if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK) (void)command("ROLLBACK", "ROLLBACK");
+  }
+
+  // A statement without parameters (transaction control, DDL).
+  Status command(const char* sql, const char* what) {
+    PGresult* r = PQexec(conn_, sql);
+    const Rows rows(r);
+    const ExecStatusType s = PQresultStatus(r);
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) return ok_status();
+    return failure(r, what);
+  }
+
+  Result<Rows> exec(const Statement& st, const Params& params) {
+    if (const int i = params.text_with_nul(); i >= 0) {
+      return make_error(ErrorKind::bad_request, "",
+                        std::string("hq: ") + st.name + ": parameter $" + std::to_string(i + 1) +
+                            " holds a NUL byte, which PostgreSQL text cannot store");
+    }
+    if (auto opened = ensure_open(); !opened) return opened.error();
+    if (prepared_.count(st.name) == 0) {
+      PGresult* r = PQprepare(conn_, st.name, st.sql, params.size(), nullptr);
+      const Rows rows(r);
+      if (PQresultStatus(r) != PGRES_COMMAND_OK) return failure(r, st.name);
+      prepared_.insert(st.name);
+    }
+    const auto values = params.pointers();
+    const auto lengths = params.lengths();
+    PGresult* r = PQexecPrepared(conn_, st.name, params.size(), values.data(), lengths.data(),
+                                 params.formats().data(), 0);
+    Rows rows(r);
+    const ExecStatusType s = PQresultStatus(r);
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) return failure(r, st.name);
+    return rows;
+  }
+
+  [[nodiscard]] const std::string& shown_url() const { return shown_url_; }
+
+  Error failure(const PGresult* r, const std::string& what) const {
+    const bool lost = conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK;
+    const char* sqlstate = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    std::string detail = r != nullptr ? PQresultErrorMessage(r) : "";
+    if (detail.empty() && conn_ != nullptr) detail = PQerrorMessage(conn_);
+    const std::string reason = reason_for(sqlstate, lost);
+    std::string message = "hq: PostgreSQL " + what + ": " + hide(first_line(detail));
+    if (reason == "unavailable") {
+      message += " (the database at " + shown_url_ + " is unavailable; a transaction under way was "
+                 "rolled back, or, if this was its COMMIT, may have committed)";
+    }
+    return make_error(ErrorKind::storage, "", message, reason);
+  }
+
+ private:
+  Connection(const std::string& url, std::string session)
+      : url_(url), shown_url_(redact_conninfo(url)), session_(std::move(session)) {
+    // The password as libpq reads it (URI, key=value or a query
+    // parameter), so that no message can echo it.
+    char* err = nullptr;
+    if (PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err)) {
+      for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+        if (std::string_view(o->keyword) == "password" && o->val != nullptr) password_ = o->val;
+      }
+      PQconninfoFree(opts);
+    }
+    if (err != nullptr) PQfreemem(err);
+  }
+
+  Status open() {
+    if (conn_ != nullptr) PQfinish(conn_);
+    prepared_.clear();
+    // Defaults first: the URL's own values come later and win.
+    const char* const keys[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
+    const char* const values[] = {"10", "refpos-hq", url_.c_str(), nullptr};
+    conn_ = PQconnectdbParams(keys, values, 1);
+    if (conn_ == nullptr) {
+      return make_error(ErrorKind::storage, "", "hq: PostgreSQL: out of memory connecting",
+                        "unavailable");
+    }
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      return make_error(ErrorKind::storage, "",
+                        "hq: cannot connect to PostgreSQL at " + shown_url_ + ": " +
+                            hide(first_line(PQerrorMessage(conn_))),
+                        "unavailable");
+    }
+    return command(session_.c_str(), "session settings");
+  }
+
+  // `text` with the password, should it appear, replaced.
+  [[nodiscard]] std::string hide(std::string text) const {
+    if (password_.empty()) return text;
+    for (std::size_t p = text.find(password_); p != std::string::npos;
+         p = text.find(password_, p + 3)) {
+      text.replace(p, password_.size(), "***");
+    }
+    return text;
+  }
+
+  PGconn* conn_ = nullptr;
+  std::string url_;        // with its password: never shown
+  std::string shown_url_;  // redacted
+  std::string password_;
+  std::string session_;
+  std::unordered_set<std::string> prepared_;
+  bool in_transaction_ = false;
+};
+
+// ---- open, write ---------------------------------------------------------
+
+namespace {
+
+// Every connection: bytea comes back as hex (Rows::hash reads it), and the
+// lock waits are the database's business, never a statement timeout's.
+constexpr const char* kSessionForeground =
+    "SET bytea_output = 'hex'; SET client_min_messages = 'warning'";
+constexpr const char* kSessionBackground =
+    "SET bytea_output = 'hex'; SET client_min_messages = 'warning';"
+    " SET synchronous_commit = off";
+
+const std::string kLockSql = "SELECT pg_advisory_xact_lock(" +
+                             std::to_string(PgStorage::kWriteLockKey) + ")";
+
+}  // namespace
+
+PgStorage::PgStorage(std::unique_ptr<Connection> conn, std::string url, bool background)
+    : conn_(std::move(conn)), url_(std::move(url)), background_(background) {}
+
+PgStorage::~PgStorage() = default;
+
+namespace {
+
+constexpr Statement kSchemaVersionQuery{
+    "schema_version", "SELECT coalesce(max(version), 0) FROM schema_migrations"};
+constexpr Statement kSchemaVersionInsert{
+    "schema_version_insert", "INSERT INTO schema_migrations (version) VALUES ($1)"};
+
+}  // namespace
+
+Result<std::unique_ptr<PgStorage>> PgStorage::open(const std::string& url) {
+  auto conn = Connection::connect(url, kSessionForeground);
+  if (!conn) return conn.error();
+  Connection& c = **conn;
+  // Migrations: one transaction, under the write lock, so two instances
+  // starting at once migrate once and the second finds it done.
+  if (auto st = c.begin(); !st) return st.error();
+  const auto migrated = [&]() -> Status {
+    if (auto st = c.command(kLockSql.c_str(), "write lock"); !st) return st;
+    if (auto st = c.command("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                            " version integer PRIMARY KEY,"
+                            " applied_at timestamptz NOT NULL DEFAULT now())",
+                            "schema_migrations");
+        !st) {
+      return st;
+    }
+    auto rows = c.exec(kSchemaVersionQuery, Params{});
+    if (!rows) return rows.error();
+    const auto version = static_cast<int>(rows->int64(0, 0));
+    if (version > kSchemaVersion) {
+      return make_error(ErrorKind::storage, "",
+                        "hq: the database has schema version " + std::to_string(version) +
+                            ", newer than this server's " + std::to_string(kSchemaVersion),
+                        "too_new");
+    }
+    for (int v = version; v < kSchemaVersion; ++v) {
+      if (auto st = c.command(kMigrations[v], ("migration " + std::to_string(v + 1)).c_str()); !st) {
+        return st;
+      }
+      if (auto st = c.exec(kSchemaVersionInsert, Params{}.integer(v + 1)); !st) return st.error();
+    }
+    return c.commit();
+  }();
+  if (!migrated) {
+    c.rollback();
+    return migrated.error();
+  }
+  return std::unique_ptr<PgStorage>(new PgStorage(std::move(*conn), url, false));
+}
+
+Result<std::unique_ptr<Storage>> PgStorage::open_another() {
+  auto conn = Connection::connect(url_, kSessionBackground);  // migrated by open()
+  if (!conn) return conn.error();
+  return std::unique_ptr<Storage>(new PgStorage(std::move(*conn), url_, true));
+}
+
+Status PgStorage::write(const std::function<Status()>& work) {
+  if (in_write_) return work();  // joins the unit of work already open
+  if (auto st = conn_->begin(); !st) return st;
+  in_write_ = true;
+  struct Open {  // rolls back unless committed, also when `work` throws
+    PgStorage& self;
+    bool done = false;
+    ~Open() {
+      self.in_write_ = false;
+      if (!done) self.conn_->rollback();
+    }
+  } open{*this};
+  // The whole transaction under the database-wide write lock (header).
+  if (auto st = conn_->command(kLockSql.c_str(), "write lock"); !st) return st;
+  if (auto st = work(); !st) return st;
+  open.done = true;
+  if (auto st = conn_->commit(); !st) {
+    conn_->rollback();
+    return st;
+  }
+  return ok_status();
+}
+
+namespace {
+constexpr Statement kOthersWaiting{
+    "others_waiting",
+    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    " AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1)"};
+}  // namespace
+
+bool PgStorage::others_waiting() {
+  if (!background_ || !in_write_) return false;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_waiting_check_ < kWaitingCheckInterval) return false;
+  last_waiting_check_ = now;
+  // pg_advisory_xact_lock(bigint k): classid = high 32 bits, objid = low.
+  const auto key = static_cast<std::uint64_t>(kWriteLockKey);
+  auto rows = conn_->exec(kOthersWaiting, Params{}
+                                              .integer(static_cast<std::int64_t>(key >> 32))
+                                              .integer(static_cast<std::int64_t>(key & 0xffffffffU)));
+  return rows && rows->size() == 1 && rows->text(0, 0) == "t";
+}
+
+// ---- the methods, each one statement or a few ---------------------------
+
+namespace {
+
+constexpr Statement kCurrentChange{"current_change", "SELECT last FROM changes WHERE id = 1"};
+constexpr Statement kNextChange{"next_change",
+                                "UPDATE changes SET last = last + 1 WHERE id = 1 RETURNING last"};
+constexpr Statement kFindStore{
+    "find_store",
+    "SELECT acked_seq, last_hash, last_seen_ms, revoked, flagged_reason FROM stores"
+    " WHERE store_id = $1"};
+constexpr Statement kEnsureStore{
+    "ensure_store",
+    "INSERT INTO stores (store_id, last_hash) VALUES ($1, $2) ON CONFLICT (store_id) DO NOTHING"};
+constexpr Statement kSaveStoreProgress{
+    "save_store_progress",
+    "UPDATE stores SET acked_seq = $2, last_hash = $3, last_seen_ms = $4 WHERE store_id = $1"};
+constexpr Statement kTouchStore{
+    "touch_store",
+    "UPDATE stores SET last_seen_ms = greatest(last_seen_ms, $2) WHERE store_id = $1"};
+constexpr Statement kFlagStore{"flag_store",
+                               "UPDATE stores SET flagged_reason = $2 WHERE store_id = $1"};
+constexpr Statement kRevokeStore{
+    "revoke_store",
+    "UPDATE stores SET revoked = 1, revoked_change_seq = $2 WHERE store_id = $1 AND revoked = 0"};
+constexpr Statement kInsertRevocation{
+    "insert_revocation",
+    "INSERT INTO revocations (kind, value, change_seq) VALUES ($1, $2, $3)"
+    " ON CONFLICT (kind, value) DO NOTHING"};
+constexpr Statement kRecordIncident{
+    "record_incident",
+    "INSERT INTO incidents (store_id, kind, seq, detail, at_ms, change_seq)"
+    " VALUES ($1, $2, $3, $4, $5, $6)"};
+constexpr Statement kCountIncidents{"count_incidents",
+                                    "SELECT count(*) FROM incidents WHERE store_id = $1"};
+constexpr Statement kFindEvent{
+    "find_event",
+    "SELECT type, at_ms, ruleset_version, body, prev_hash, hash FROM events"
+    " WHERE store_id = $1 AND seq = $2"};
+constexpr Statement kInsertEvent{
+    "insert_event",
+    "INSERT INTO events (store_id, seq, type, at_ms, ruleset_version, body, prev_hash, hash,"
+    " change_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"};
+constexpr Statement kEventsBetween{
+    "events_between",
+    "SELECT seq, type, at_ms, ruleset_version, body, prev_hash, hash FROM events"
+    " WHERE store_id = $1 AND seq BETWEEN $2 AND $3 ORDER BY seq"};
+constexpr Statement kEnqueueFold{
+    "enqueue_fold",
+    "INSERT INTO fold_queue (store_id, first_seq, last_seq, change_seq) VALUES ($1, $2, $3, $4)"};
+constexpr Statement kNextFold{
+    "next_fold",
+    "SELECT item_id, store_id, first_seq, last_seq, change_seq FROM fold_queue"
+    " ORDER BY item_id LIMIT 1"};
+constexpr Statement kFinishFold{"finish_fold", "DELETE FROM fold_queue WHERE item_id = $1"};
+constexpr Statement kAdvanceFold{"advance_fold",
+                                 "UPDATE fold_queue SET first_seq = $2 WHERE item_id = $1"};
+constexpr Statement kFoldBacklog{
+    "fold_backlog", "SELECT coalesce(sum(last_seq - first_seq + 1), 0)::bigint FROM fold_queue"};
+constexpr Statement kAddLedgerEntry{
+    "add_ledger_entry",
+    "INSERT INTO ledger (customer_id, unit, amount, spendable_at_ms, held, origin, source,"
+    " change_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"};
+constexpr Statement kAddStoreCustomer{
+    "add_store_customer",
+    "INSERT INTO store_customers (store_id, customer_id, change_seq) VALUES ($1, $2, $3)"
+    " ON CONFLICT (store_id, customer_id) DO NOTHING"};
+// Newly known customers count only if something elsewhere is there to send.
+constexpr Statement kWalletsChanged{
+    "wallets_changed",
+    "SELECT sc.customer_id FROM store_customers sc"
+    " WHERE sc.store_id = $1 AND sc.change_seq > $2 AND EXISTS"
+    "  (SELECT 1 FROM ledger l WHERE l.customer_id = sc.customer_id AND l.origin <> $1)"
+    " UNION"
+    " SELECT l.customer_id FROM ledger l JOIN store_customers sc"
+    "  ON sc.store_id = $1 AND sc.customer_id = l.customer_id"
+    " WHERE l.change_seq > $2 AND l.origin <> $1"
+    " ORDER BY 1"};
+constexpr Statement kEntriesElsewhere{
+    "entries_elsewhere",
+    "SELECT unit, spendable_at_ms, held, sum(amount)::bigint FROM ledger"
+    " WHERE customer_id = $2 AND origin <> $1"
+    " GROUP BY unit, spendable_at_ms, held HAVING sum(amount) <> 0"
+    " ORDER BY unit, spendable_at_ms, held"};
+constexpr Statement kSetCodeOwner{
+    "set_code_owner",
+    "INSERT INTO code_owners (code, customer_id, store_id) VALUES ($1, $2, $3)"
+    " ON CONFLICT (code) DO NOTHING"};
+constexpr Statement kFindCodeOwner{"find_code_owner",
+                                   "SELECT customer_id FROM code_owners WHERE code = $1"};
+constexpr Statement kInsertRedemption{
+    "insert_redemption",
+    "INSERT INTO redemptions (store_id, txn_id, code, seq, referee_customer_id,"
+    " referrer_customer_id, referrer_unit, referrer_amount, referrer_spendable_at_ms,"
+    " referrer_held, reversed, referrer_reversed_by_hq, referrer_reversed_by_store,"
+    " referrer_by_code)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"};
+constexpr Statement kUpdateRedemption{
+    "update_redemption",
+    "UPDATE redemptions SET referrer_unit = $3, referrer_amount = $4,"
+    " referrer_spendable_at_ms = $5, referrer_held = $6, reversed = $7,"
+    " referrer_reversed_by_hq = $8, referrer_reversed_by_store = $9,"
+    " referrer_customer_id = $10, referrer_by_code = $11"
+    " WHERE store_id = $1 AND txn_id = $2"};
+#define REFPOS_REDEMPTION_COLUMNS                                                           \
+  "SELECT store_id, txn_id, code, seq, referee_customer_id, referrer_customer_id,"          \
+  " referrer_unit, referrer_amount, referrer_spendable_at_ms, referrer_held, reversed,"     \
+  " referrer_reversed_by_hq, referrer_reversed_by_store, referrer_by_code FROM redemptions"
+constexpr Statement kFindRedemption{"find_redemption",
+                                    REFPOS_REDEMPTION_COLUMNS " WHERE store_id = $1 AND txn_id = $2"};
+constexpr Statement kRedemptionsOfCode{"redemptions_of_code",
+                                       REFPOS_REDEMPTION_COLUMNS " WHERE code = $1 ORDER BY arrival"};
+#undef REFPOS_REDEMPTION_COLUMNS
+constexpr Statement kTxnsOf{
+    "txns_of", "SELECT store_id, txn_id FROM conflict_txns WHERE conflict_id = $1 ORDER BY arrival"};
+constexpr Statement kFindConflict{
+    "find_conflict",
+    "SELECT conflict_id, settlement, change_seq FROM conflicts WHERE code = $1 AND kind = $2"};
+constexpr Statement kInsertConflict{
+    "insert_conflict",
+    "INSERT INTO conflicts (code, kind, settlement, change_seq) VALUES ($1, $2, $3, $4)"
+    " RETURNING conflict_id"};
+constexpr Statement kUpdateConflict{
+    "update_conflict", "UPDATE conflicts SET settlement = $2, change_seq = $3 WHERE conflict_id = $1"};
+constexpr Statement kInsertConflictTxn{
+    "insert_conflict_txn",
+    "INSERT INTO conflict_txns (conflict_id, store_id, txn_id, arrival) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (conflict_id, store_id, txn_id) DO NOTHING"};
+constexpr Statement kConflictsOfStore{
+    "conflicts_of_store",
+    "SELECT conflict_id, code, kind, settlement, change_seq FROM conflicts c"
+    " WHERE change_seq > $2 AND EXISTS (SELECT 1 FROM conflict_txns t"
+    "  WHERE t.conflict_id = c.conflict_id AND t.store_id = $1)"
+    " ORDER BY conflict_id"};
+constexpr Statement kFindHoldDecision{
+    "find_hold_decision", "SELECT decision FROM hold_decisions WHERE store_id = $1 AND txn_id = $2"};
+constexpr Statement kSaveHoldDecision{
+    "save_hold_decision",
+    "INSERT INTO hold_decisions (store_id, txn_id, decision, change_seq) VALUES ($1, $2, $3, $4)"};
+constexpr Statement kHoldDecisionsSince{
+    "hold_decisions_since",
+    "SELECT txn_id, decision FROM hold_decisions WHERE store_id = $1 AND change_seq > $2"
+    " ORDER BY change_seq, txn_id"};
+constexpr Statement kLatestRules{
+    "latest_rules",
+    "SELECT version, document, signature_hex, change_seq FROM rule_sets"
+    " ORDER BY version DESC LIMIT 1"};
+constexpr Statement kInsertRules{
+    "insert_rules",
+    "INSERT INTO rule_sets (version, document, signature_hex, change_seq) VALUES ($1, $2, $3, $4)"};
+constexpr Statement kCodeKeys{"code_keys", "SELECT id, secret_hex, active FROM code_keys ORDER BY id"};
+constexpr Statement kCodeKeysChanged{"code_keys_changed",
+                                     "SELECT coalesce(max(change_seq), 0) FROM code_keys"};
+constexpr Statement kPutCodeKey{
+    "put_code_key",
+    "INSERT INTO code_keys (id, secret_hex, active, change_seq) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (id) DO UPDATE SET secret_hex = excluded.secret_hex,"
+    " active = excluded.active, change_seq = excluded.change_seq"};
+constexpr Statement kRevokedSince{
+    "revoked_since",
+    "SELECT value FROM revocations WHERE kind = $1 AND change_seq > $2 ORDER BY value"};
+
+template <typename T, typename Read>
+std::vector<T> collect(const PgStorage::Rows& rows, Read read) {
+  std::vector<T> out;
+  out.reserve(static_cast<std::size_t>(rows.size()));
+  for (int i = 0; i < rows.size(); ++i) out.push_back(read(rows, i));
+  return out;
+}
+
+std::vector<std::string> first_column(const PgStorage::Rows& rows) {
+  return collect<std::string>(rows, [](const PgStorage::Rows& r, int i) { return r.text(i, 0); });
+}
+
+RedemptionRecord read_redemption(const PgStorage::Rows& q, int i) {
+  RedemptionRecord r;
+  r.store_id = q.text(i, 0);
+  r.txn_id = q.text(i, 1);
+  r.code = q.text(i, 2);
+  r.seq = q.int64(i, 3);
+  r.referee_customer_id = q.text(i, 4);
+  r.referrer_customer_id = q.optional_text(i, 5);
+  r.referrer_unit = q.text(i, 6);
+  r.referrer_amount = q.int64(i, 7);
+  r.referrer_spendable_at_ms = q.int64(i, 8);
+  r.referrer_held = q.flag(i, 9);
+  r.reversed = q.flag(i, 10);
+  r.referrer_reversed_by_hq = q.flag(i, 11);
+  r.referrer_reversed_by_store = q.flag(i, 12);
+  r.referrer_by_code = q.flag(i, 13);
+  return r;
+}
+
+Status done(const Result<PgStorage::Rows>& rows) {
+  if (!rows) return rows.error();
+  return ok_status();
+}
+
+Result<std::int64_t> single_int(Result<PgStorage::Rows> rows) {
+  if (!rows) return rows.error();
+  return rows->int64(0, 0);
+}
+
+}  // namespace
+
+Result<std::int64_t> PgStorage::current_change() {
+  return single_int(conn_->exec(kCurrentChange, Params{}));
+}
+
+Result<std::int64_t> PgStorage::next_change() {
+  return single_int(conn_->exec(kNextChange, Params{}));
+}
+
+Result<std::optional<StoreRecord>> PgStorage::find_store(const std::string& store_id) {
+  auto rows = conn_->exec(kFindStore, Params{}.text(store_id));
+  if (!rows) return rows.error();
+  if (rows->size() == 0) return std::optional<StoreRecord>{};
+  StoreRecord s;
+  s.store_id = store_id;
+  s.acked_seq = rows->int64(0, 0);
+  s.last_hash = rows->hash(0, 1);
+  s.last_seen_ms = rows->int64(0, 2);
+  s.revoked = rows->flag(0, 3);
+  s.flagged_reason = rows->text(0, 4);
+  return std::optional<StoreRecord>(std::move(s));
+}
+
+namespace {
+Status ensure_store(PgStorage::Connection& c, const std::string& store_id) {
+  const store::Hash zero{};
+  return done(c.exec(kEnsureStore, Params{}.text(store_id).hash(zero)));
+}
+}  // namespace
+
+Status PgStorage::save_store_progress(const StoreRecord& s) {
+  if (auto st = ensure_store(*conn_, s.store_id); !st) return st;
+  return done(conn_->exec(kSaveStoreProgress, Params{}
+                                                  .text(s.store_id)
+                                                  .integer(s.acked_seq)
+                                                  .hash(s.last_hash)
+                                                  .integer(s.last_seen_ms)));
+}
+
+Status PgStorage::touch_store(const std::string& store_id, std::int64_t seen_ms) {
+  if (auto st = ensure_store(*conn_, store_id); !st) return st;
+  return done(conn_->exec(kTouchStore, Params{}.text(store_id).integer(seen_ms)));
+}
+
+Status PgStorage::flag_store(const std::string& store_id, const std::string& reason) {
+  if (auto st = ensure_store(*conn_, store_id); !st) return st;
+  return done(conn_->exec(kFlagStore, Params{}.text(store_id).text(reason)));
+}
+
+Result<bool> PgStorage::revoke_store(const std::string& store_id, std::int64_t change_seq) {
+  if (auto st = ensure_store(*conn_, store_id); !st) return st.error();
+  auto rows = conn_->exec(kRevokeStore, Params{}.text(store_id).integer(change_seq));
+  if (!rows) return rows.error();
+  if (rows->affected() == 0) return false;
+  auto ins = conn_->exec(kInsertRevocation, Params{}.text("store").text(store_id).integer(change_seq));
+  if (!ins) return ins.error();
+  return true;
+}
+
+Status PgStorage::record_incident(const Incident& i, std::int64_t change_seq) {
+  return done(conn_->exec(kRecordIncident, Params{}
+                                               .text(i.store_id)
+                                               .text(i.kind)
+                                               .integer(i.seq)
+                                               .text(i.detail)
+                                               .integer(i.at_ms)
+                                               .integer(change_seq)));
+}
+
+Result<std::int64_t> PgStorage::count_incidents(const std::string& store_id) {
+  return single_int(conn_->exec(kCountIncidents, Params{}.text(store_id)));
+}
+
+Result<std::optional<sync::WireEvent>> PgStorage::find_event(const std::string& store_id,
+                                                             std::int64_t seq) {
+  auto rows = conn_->exec(kFindEvent, Params{}.text(store_id).integer(seq));
+  if (!rows) return rows.error();
+  if (rows->size() == 0) return std::optional<sync::WireEvent>{};
+  sync::WireEvent e;
+  e.seq = seq;
+  e.type = rows->text(0, 0);
+  e.at_ms = rows->int64(0, 1);
+  e.ruleset_version = rows->int64(0, 2);
+  e.body = rows->text(0, 3);
+  e.prev_hash = rows->hash(0, 4);
+  e.hash = rows->hash(0, 5);
+  return std::optional<sync::WireEvent>(std::move(e));
+}
+
+Status PgStorage::insert_event(const std::string& store_id, const sync::WireEvent& e,
+                               std::int64_t change_seq) {
+  return done(conn_->exec(kInsertEvent, Params{}
+                                            .text(store_id)
+                                            .integer(e.seq)
+                                            .text(e.type)
+                                            .integer(e.at_ms)
+                                            .integer(e.ruleset_version)
+                                            .text(e.body)
+                                            .hash(e.prev_hash)
+                                            .hash(e.hash)
+                                            .integer(change_seq)));
+}
+
+Result<std::vector<sync::WireEvent>> PgStorage::events_between(const std::string& store_id,
+                                                               std::int64_t first_seq,
+                                                               std::int64_t last_seq) {
+  auto rows = conn_->exec(kEventsBetween, Params{}.text(store_id).integer(first_seq).integer(last_seq));
+  if (!rows) return rows.error();
+  return collect<sync::WireEvent>(*rows, [](const Rows& r, int i) {
+    sync::WireEvent e;
+    e.seq = r.int64(i, 0);
+    e.type = r.text(i, 1);
+    e.at_ms = r.int64(i, 2);
+    e.ruleset_version = r.int64(i, 3);
+    e.body = r.text(i, 4);
+    e.prev_hash = r.hash(i, 5);
+    e.hash = r.hash(i, 6);
+    return e;
+  });
+}
+
+Status PgStorage::enqueue_fold(const FoldItem& item) {
+  return done(conn_->exec(kEnqueueFold, Params{}
+                                            .text(item.store_id)
+                                            .integer(item.first_seq)
+                                            .integer(item.last_seq)
+                                            .integer(item.change_seq)));
+}
+
+Result<std::optional<FoldItem>> PgStorage::next_fold() {
+  auto rows = conn_->exec(kNextFold, Params{});
+  if (!rows) return rows.error();
+  if (rows->size() == 0) return std::optional<FoldItem>{};
+  return std::optional<FoldItem>(FoldItem{rows->int64(0, 0), rows->text(0, 1), rows->int64(0, 2),
+                                          rows->int64(0, 3), rows->int64(0, 4)});
+}
+
+Status PgStorage::finish_fold(std::int64_t item_id) {
+  return done(conn_->exec(kFinishFold, Params{}.integer(item_id)));
+}
+
+Status PgStorage::advance_fold(std::int64_t item_id, std::int64_t first_seq) {
+  return done(conn_->exec(kAdvanceFold, Params{}.integer(item_id).integer(first_seq)));
+}
+
+Result<std::int64_t> PgStorage::fold_backlog() { return single_int(conn_->exec(kFoldBacklog, Params{})); }
+
+Status PgStorage::add_ledger_entry(const LedgerEntry& e, std::int64_t change_seq) {
+  return done(conn_->exec(kAddLedgerEntry, Params{}
+                                               .text(e.customer_id)
+                                               .text(e.unit)
+                                               .integer(e.amount)
+                                               .integer(e.spendable_at_ms)
+                                               .flag(e.held)
+                                               .text(e.origin)
+                                               .text(e.source)
+                                               .integer(change_seq)));
+}
+
+Result<bool> PgStorage::add_store_customer(const std::string& store_id,
+                                           const std::string& customer_id,
+                                           std::int64_t change_seq) {
+  auto rows = conn_->exec(kAddStoreCustomer,
+                          Params{}.text(store_id).text(customer_id).integer(change_seq));
+  if (!rows) return rows.error();
+  return rows->affected() > 0;
+}
+
+Result<std::vector<std::string>> PgStorage::wallets_changed(const std::string& store_id,
+                                                            std::int64_t cursor) {
+  auto rows = conn_->exec(kWalletsChanged, Params{}.text(store_id).integer(cursor));
+  if (!rows) return rows.error();
+  return first_column(*rows);
+}
+
+Result<std::vector<sync::WalletEntryUpdate>> PgStorage::entries_elsewhere(
+    const std::string& store_id, const std::string& customer_id) {
+  auto rows = conn_->exec(kEntriesElsewhere, Params{}.text(store_id).text(customer_id));
+  if (!rows) return rows.error();
+  return collect<sync::WalletEntryUpdate>(*rows, [](const Rows& r, int i) {
+    return sync::WalletEntryUpdate{r.text(i, 0), r.int64(i, 3), r.int64(i, 1), r.flag(i, 2)};
+  });
+}
+
+Status PgStorage::set_code_owner(const std::string& code, const std::string& customer_id,
+                                 const std::string& store_id) {
+  return done(conn_->exec(kSetCodeOwner, Params{}.text(code).text(customer_id).text(store_id)));
+}
+
+Result<std::optional<std::string>> PgStorage::find_code_owner(const std::string& code) {
+  auto rows = conn_->exec(kFindCodeOwner, Params{}.text(code));
+  if (!rows) return rows.error();
+  if (rows->size() == 0) return std::optional<std::string>{};
+  return std::optional<std::string>(rows->text(0, 0));
+}
+
+Status PgStorage::insert_redemption(const RedemptionRecord& r) {
+  return done(conn_->exec(kInsertRedemption, Params{}
+                                                 .text(r.store_id)
+                                                 .text(r.txn_id)
+                                                 .text(r.code)
+                                                 .integer(r.seq)
+                                                 .text(r.referee_customer_id)
+                                                 .optional_text(r.referrer_customer_id)
+                                                 .text(r.referrer_unit)
+                                                 .integer(r.referrer_amount)
+                                                 .integer(r.referrer_spendable_at_ms)
+                                                 .flag(r.referrer_held)
+                                                 .flag(r.reversed)
+                                                 .flag(r.referrer_reversed_by_hq)
+                                                 .flag(r.referrer_reversed_by_store)
+                                                 .flag(r.referrer_by_code)));
+}
+
+Status PgStorage::update_redemption(const RedemptionRecord& r) {
+  return done(conn_->exec(kUpdateRedemption, Params{}
+                                                 .text(r.store_id)
+                                                 .text(r.txn_id)
+                                                 .text(r.referrer_unit)
+                                                 .integer(r.referrer_amount)
+                                                 .integer(r.referrer_spendable_at_ms)
+                                                 .flag(r.referrer_held)
+                                                 .flag(r.reversed)
+                                                 .flag(r.referrer_reversed_by_hq)
+                                                 .flag(r.referrer_reversed_by_store)
+                                                 .optional_text(r.referrer_customer_id)
+                                                 .flag(r.referrer_by_code)));
+}
+
+Result<std::optional<RedemptionRecord>> PgStorage::find_redemption(const std::string& store_id,
+                                                                   const std::string& txn_id) {
+  auto rows = conn_->exec(kFindRedemption, Params{}.text(store_id).text(txn_id));
+  if (!rows) return rows.error();
+  if (rows->size() == 0) return std::optional<RedemptionRecord>{};
+  return std::optional<RedemptionRecord>(read_redemption(*rows, 0));
+}
+
+Result<std::vector<RedemptionRecord>> PgStorage::redemptions_of_code(const std::string& code) {
+  auto rows = conn_->exec(kRedemptionsOfCode, Params{}.text(code));
+  if (!rows) return rows.error();
+  return collect<RedemptionRecord>(*rows, read_redemption);
+}
+
+Result<std::vector<ConflictTxn>> PgStorage::txns_of(std::int64_t conflict_id) {
+  auto rows = conn_->exec(kTxnsOf, Params{}.integer(conflict_id));
+  if (!rows) return rows.error();
+  return collect<ConflictTxn>(*rows, [](const Rows& r, int i) {
+    return ConflictTxn{r.text(i, 0), r.text(i, 1)};
+  });
+}
+
+Result<std::optional<ConflictRecord>> PgStorage::find_conflict(const std::string& code,
+                                                               const std::string& kind) {
+  auto rows = conn_->exec(kFindConflict, Params{}.text(code).text(kind));
+  if (!rows) return rows.error();
+  if (rows->size() == 0) return std::optional<ConflictRecord>{};
+  ConflictRecord c;
+  c.conflict_id = rows->int64(0, 0);
+  c.settlement = rows->text(0, 1);
+  c.change_seq = rows->int64(0, 2);
+  c.code = code;
+  c.kind = kind;
+  auto txns = txns_of(c.conflict_id);
+  if (!txns) return txns.error();
+  c.txns = std::move(*txns);
+  return std::optional<ConflictRecord>(std::move(c));
+}
+
+Result<std::int64_t> PgStorage::save_conflict(const ConflictRecord& c) {
+  std::int64_t id = c.conflict_id;
+  if (id == 0) {
+    auto rows = conn_->exec(
+        kInsertConflict, Params{}.text(c.code).text(c.kind).text(c.settlement).integer(c.change_seq));
+    if (!rows) return rows.error();
+    id = rows->int64(0, 0);
+  } else {
+    auto rows = conn_->exec(kUpdateConflict,
+                            Params{}.integer(id).text(c.settlement).integer(c.change_seq));
+    if (!rows) return rows.error();
+  }
+  std::int64_t arrival = 0;
+  for (const auto& t : c.txns) {
+    auto rows = conn_->exec(kInsertConflictTxn,
+                            Params{}.integer(id).text(t.store_id).text(t.txn_id).integer(++arrival));
+    if (!rows) return rows.error();
+  }
+  return id;
+}
+
+Result<std::vector<ConflictRecord>> PgStorage::conflicts_of_store(const std::string& store_id,
+                                                                  std::int64_t cursor) {
+  auto rows = conn_->exec(kConflictsOfStore, Params{}.text(store_id).integer(cursor));
+  if (!rows) return rows.error();
+  auto out = collect<ConflictRecord>(*rows, [](const Rows& r, int i) {
+    ConflictRecord c;
+    c.conflict_id = r.int64(i, 0);
+    c.code = r.text(i, 1);
+    c.kind = r.text(i, 2);
+    c.settlement = r.text(i, 3);
+    c.change_seq = r.int64(i, 4);
+    return c;
+  });
+  for (auto& c : out) {
+    auto txns = txns_of(c.conflict_id);
+    if (!txns) return txns.error();
+    c.txns = std::move(*txns);
+  }
+  return out;
+}
+
+Result<std::optional<std::string>> PgStorage::find_hold_decision(const std::string& store_id,
+                                                                 const std::string& txn_id) {
+  auto rows = conn_->exec(kFindHoldDecision, Params{}.text(store_id).text(txn_id));
+  if (!rows) return rows.error();
+  if (rows->size() == 0) return std::optional<std::string>{};
+  return std::optional<std::string>(rows->text(0, 0));
+}
+
+Status PgStorage::save_hold_decision(const std::string& store_id, const sync::HoldDecision& d,
+                                     std::int64_t change_seq) {
+  return done(conn_->exec(kSaveHoldDecision,
+                          Params{}.text(store_id).text(d.txn_id).text(d.decision).integer(change_seq)));
+}
+
+Result<std::vector<sync::HoldDecision>> PgStorage::hold_decisions_since(const std::string& store_id,
+                                                                        std::int64_t cursor) {
+  auto rows = conn_->exec(kHoldDecisionsSince, Params{}.text(store_id).integer(cursor));
+  if (!rows) return rows.error();
+  return collect<sync::HoldDecision>(*rows, [](const Rows& r, int i) {
+    return sync::HoldDecision{r.text(i, 0), r.text(i, 1)};
+  });
+}
+
+Result<std::optional<RulesRecord>> PgStorage::latest_rules() {
+  auto rows = conn_->exec(kLatestRules, Params{});
+  if (!rows) return rows.error();
+  if (rows->size() == 0) return std::optional<RulesRecord>{};
+  return std::optional<RulesRecord>(
+      RulesRecord{rows->int64(0, 0), rows->text(0, 1), rows->text(0, 2), rows->int64(0, 3)});
+}
+
+Status PgStorage::insert_rules(const RulesRecord& r) {
+  return done(conn_->exec(
+      kInsertRules,
+      Params{}.integer(r.version).text(r.document).text(r.signature_hex).integer(r.change_seq)));
+}
+
+Result<std::vector<CodeKeyRecord>> PgStorage::code_keys() {
+  auto rows = conn_->exec(kCodeKeys, Params{});
+  if (!rows) return rows.error();
+  return collect<CodeKeyRecord>(*rows, [](const Rows& r, int i) {
+    return CodeKeyRecord{static_cast<int>(r.int64(i, 0)), r.text(i, 1), r.flag(i, 2)};
+  });
+}
+
+Result<std::int64_t> PgStorage::code_keys_changed() {
+  return single_int(conn_->exec(kCodeKeysChanged, Params{}));
+}
+
+Status PgStorage::put_code_key(const CodeKeyRecord& k, std::int64_t change_seq) {
+  return done(conn_->exec(
+      kPutCodeKey, Params{}.integer(k.id).text(k.secret_hex).flag(k.active).integer(change_seq)));
+}
+
+Result<bool> PgStorage::revoke_code(const std::string& code, std::int64_t change_seq) {
+  auto rows = conn_->exec(kInsertRevocation, Params{}.text("code").text(code).integer(change_seq));
+  if (!rows) return rows.error();
+  return rows->affected() > 0;
+}
+
+Result<std::vector<std::string>> PgStorage::revoked_codes_since(std::int64_t cursor) {
+  auto rows = conn_->exec(kRevokedSince, Params{}.text("code").integer(cursor));
+  if (!rows) return rows.error();
+  return first_column(*rows);
+}
+
+Result<std::vector<std::string>> PgStorage::revoked_stores_since(std::int64_t cursor) {
+  auto rows = conn_->exec(kRevokedSince, Params{}.text("store").integer(cursor));
+  if (!rows) return rows.error();
+  return first_column(*rows);
+}
+
+}  // namespace refpos::hq

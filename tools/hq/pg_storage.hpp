@@ -1,0 +1,164 @@
+// Storage (storage.hpp) in PostgreSQL, through libpq: the back end for a
+// chain that runs several refpos-hq instances, stateless, against one
+// database. Same tables, columns and meaning
+// as SqliteStorage; the schema is written, table by table, in pg_storage.cpp.
+//
+// Contract, and what a reader could get wrong:
+// - Serialised by the DATABASE, not by this process. Every write(work)
+//   transaction starts with `SELECT pg_advisory_xact_lock(kWriteLockKey)`:
+//   one writer at a time across every connection of every instance, released
+//   by COMMIT or ROLLBACK (a crashed instance's lock goes with its session).
+//   An in-process mutex (SqliteStorage's WriteGate) would serialise one
+//   instance only. The lock also keeps the global change counter monotone
+//   in commit order: next_change() is called inside the lock, so change N
+//   commits (and becomes visible, before the lock is released) before
+//   change N+1 is even handed out, and a pull that answers with cursor N
+//   can never later see a row carrying a change <= N appear. Pulls' cursors
+//   depend on exactly that. Row locks on `changes` alone would not do: a
+//   transaction could read before its first next_change() and act on a
+//   state another writer is about to change.
+// - Writers are serialised, so READ COMMITTED suffices: each statement of a
+//   write sees every commit before it, and nothing else commits meanwhile.
+//   Reads outside write() run in autocommit, each statement on a committed
+//   state.
+// - Parameterised statements only, prepared (PQprepare) once per
+//   connection on first use and run with PQexecPrepared. Hashes and keys
+//   are bytea, sent in binary; text is sent as text and refused if it holds
+//   a NUL byte (PostgreSQL text cannot, and libpq would cut it short).
+// - Errors are Error values, never a crash: ErrorKind::storage with reason
+//   "unavailable" when the connection is gone (the server restarted, the
+//   network failed; the next write() reconnects), "constraint" for a
+//   unique or check violation, "io" otherwise. No message ever holds the
+//   connection's password: the URL is shown through redact_conninfo().
+// - One connection per PgStorage for now. The class keeps connection state
+//   (PGconn, prepared names) in Connection, so a bounded pool that lends a
+//   Connection to each write() can replace the single member without
+//   changing the methods.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "hq/storage.hpp"
+
+struct pg_conn;  // libpq's PGconn, kept out of this header
+
+namespace refpos::hq {
+
+// The conninfo (URI or key=value) with its password replaced by "***":
+//   postgresql://user:secret@host/db       -> postgresql://user:***@host/db
+//   postgresql://h/db?password=secret      -> postgresql://h/db?password=***
+//   host=h password=secret dbname=d        -> host=h password=*** dbname=d
+std::string redact_conninfo(const std::string& conninfo);
+
+class PgStorage final : public Storage {
+ public:
+  // Connects to `url` (any libpq conninfo URI or key=value string) and
+  // brings the schema up to date (migrations in one transaction, under the
+  // write lock, so instances starting together migrate once).
+  static Result<std::unique_ptr<PgStorage>> open(const std::string& url);
+  ~PgStorage() override;
+  PgStorage(const PgStorage&) = delete;
+  PgStorage& operator=(const PgStorage&) = delete;
+
+  Status write(const std::function<Status()>& work) override;
+  // A second connection to the same database, for background work: its
+  // commits do not wait for the WAL flush (synchronous_commit=off: lost to a
+  // crash until the next commit of another connection flushes the WAL past
+  // them, as storage.hpp allows).
+  Result<std::unique_ptr<Storage>> open_another() override;
+  // For a background connection: is any other session waiting for the write
+  // lock (pg_locks, asked at most once per kWaitingCheckInterval, so a
+  // long fold asks it a few hundred times a second at most)? The waiter
+  // may be a foreground connection of any instance, or another instance's
+  // background one; either way this transaction ends early, which is safe.
+  // Always false for a foreground connection.
+  bool others_waiting() override;
+  Result<std::int64_t> current_change() override;
+  Result<std::int64_t> next_change() override;
+
+  Result<std::optional<StoreRecord>> find_store(const std::string& store_id) override;
+  Status save_store_progress(const StoreRecord& store) override;
+  Status touch_store(const std::string& store_id, std::int64_t seen_ms) override;
+  Status flag_store(const std::string& store_id, const std::string& reason) override;
+  Result<bool> revoke_store(const std::string& store_id, std::int64_t change_seq) override;
+  Status record_incident(const Incident& incident, std::int64_t change_seq) override;
+  Result<std::int64_t> count_incidents(const std::string& store_id) override;
+
+  Result<std::optional<sync::WireEvent>> find_event(const std::string& store_id,
+                                                    std::int64_t seq) override;
+  Status insert_event(const std::string& store_id, const sync::WireEvent& event,
+                      std::int64_t change_seq) override;
+  Result<std::vector<sync::WireEvent>> events_between(const std::string& store_id,
+                                                      std::int64_t first_seq,
+                                                      std::int64_t last_seq) override;
+  Status enqueue_fold(const FoldItem& item) override;
+  Result<std::optional<FoldItem>> next_fold() override;
+  Status finish_fold(std::int64_t item_id) override;
+  Status advance_fold(std::int64_t item_id, std::int64_t first_seq) override;
+  Result<std::int64_t> fold_backlog() override;
+
+  Status add_ledger_entry(const LedgerEntry& entry, std::int64_t change_seq) override;
+  Result<bool> add_store_customer(const std::string& store_id, const std::string& customer_id,
+                                  std::int64_t change_seq) override;
+  Result<std::vector<std::string>> wallets_changed(const std::string& store_id,
+                                                   std::int64_t cursor) override;
+  Result<std::vector<sync::WalletEntryUpdate>> entries_elsewhere(
+      const std::string& store_id, const std::string& customer_id) override;
+
+  Status set_code_owner(const std::string& code, const std::string& customer_id,
+                        const std::string& store_id) override;
+  Result<std::optional<std::string>> find_code_owner(const std::string& code) override;
+  Status insert_redemption(const RedemptionRecord& redemption) override;
+  Status update_redemption(const RedemptionRecord& redemption) override;
+  Result<std::optional<RedemptionRecord>> find_redemption(const std::string& store_id,
+                                                          const std::string& txn_id) override;
+  Result<std::vector<RedemptionRecord>> redemptions_of_code(const std::string& code) override;
+
+  Result<std::optional<ConflictRecord>> find_conflict(const std::string& code,
+                                                      const std::string& kind) override;
+  Result<std::int64_t> save_conflict(const ConflictRecord& conflict) override;
+  Result<std::vector<ConflictRecord>> conflicts_of_store(const std::string& store_id,
+                                                         std::int64_t cursor) override;
+
+  Result<std::optional<std::string>> find_hold_decision(const std::string& store_id,
+                                                        const std::string& txn_id) override;
+  Status save_hold_decision(const std::string& store_id, const sync::HoldDecision& d,
+                            std::int64_t change_seq) override;
+  Result<std::vector<sync::HoldDecision>> hold_decisions_since(const std::string& store_id,
+                                                               std::int64_t cursor) override;
+
+  Result<std::optional<RulesRecord>> latest_rules() override;
+  Status insert_rules(const RulesRecord& rules) override;
+
+  Result<std::vector<CodeKeyRecord>> code_keys() override;
+  Result<std::int64_t> code_keys_changed() override;
+  Status put_code_key(const CodeKeyRecord& key, std::int64_t change_seq) override;
+
+  Result<bool> revoke_code(const std::string& code, std::int64_t change_seq) override;
+  Result<std::vector<std::string>> revoked_codes_since(std::int64_t cursor) override;
+  Result<std::vector<std::string>> revoked_stores_since(std::int64_t cursor) override;
+
+  // The advisory lock every write transaction takes first: one number for
+  // the whole database ("rpos" in ASCII), the same in every instance.
+  static constexpr std::int64_t kWriteLockKey = 0x72706f73;
+  static constexpr std::chrono::milliseconds kWaitingCheckInterval{5};
+
+  // One libpq connection and what was prepared on it (the unit a pool will
+  // lend out). Defined in pg_storage.cpp.
+  class Connection;
+  class Rows;
+
+ private:
+  PgStorage(std::unique_ptr<Connection> conn, std::string url, bool background);
+  Result<std::vector<ConflictTxn>> txns_of(std::int64_t conflict_id);
+
+  std::unique_ptr<Connection> conn_;
+  std::string url_;  // as given; shown only through redact_conninfo()
+  bool background_ = false;
+  bool in_write_ = false;
+  std::chrono::steady_clock::time_point last_waiting_check_{};
+};
+
+}  // namespace refpos::hq
