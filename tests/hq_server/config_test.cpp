@@ -50,6 +50,24 @@ TEST_CASE("config: a file's values, its relative paths from its folder, then the
   CHECK(c.listen_address == "0.0.0.0");
 }
 
+TEST_CASE("config: the database is a PostgreSQL URL or a SQLite file, and replaces data_dir") {
+  refpos::test::TempDir dir;
+  HqConfig c;
+  REQUIRE(refpos::hq::apply_config_file(write_config(dir, R"({"database": "hq.sqlite3"})"), c));
+  CHECK(c.database == dir.str() + "/hq.sqlite3");
+  CHECK_FALSE(refpos::hq::database_is_postgres(c.database));
+  const std::string url = "postgresql://hq:secret@db.example/refpos?sslmode=verify-full";
+  REQUIRE(refpos::hq::apply_config_file(write_config(dir, R"({"database": ")" + url + R"("})"), c));
+  CHECK(c.database == url);  // a URL is not a path
+  REQUIRE(refpos::hq::apply_environment(env_of({{"REFPOS_HQ_DATABASE", "postgres://h/db"}}), c));
+  CHECK(c.database == "postgres://h/db");
+  CHECK(refpos::hq::database_is_postgres(c.database));
+  CHECK(c.data_dir.empty());
+  const auto st = refpos::hq::validate(c);
+  REQUIRE_FALSE(st);
+  CHECK(st.error().field == "ca_file");  // data_dir is not asked for
+}
+
 TEST_CASE("config: refusals name the field") {
   refpos::test::TempDir dir;
   HqConfig c;

@@ -89,10 +89,10 @@ Status apply_config_file(const std::string& path, HqConfig& config) {
   if (!doc.is_object()) return config_error("--config", path + ": must be a JSON object");
 
   static const char* const kKnown[] = {
-      "listen",          "port",           "data_dir",          "ca_file",
-      "crl_file",        "cert_file",      "key_file",          "signing_key_file",
-      "max_connections", "header_timeout_ms", "body_timeout_ms", "idle_timeout_ms",
-      "shutdown_timeout_ms"};
+      "listen",           "port",            "data_dir",          "database",
+      "ca_file",          "crl_file",        "cert_file",         "key_file",
+      "signing_key_file", "max_connections", "header_timeout_ms", "body_timeout_ms",
+      "idle_timeout_ms",  "shutdown_timeout_ms"};
   for (const auto& item : doc.items()) {
     bool known = false;
     for (const char* k : kKnown) known = known || item.key() == k;
@@ -112,6 +112,11 @@ Status apply_config_file(const std::string& path, HqConfig& config) {
       {"signing_key_file", &config.signing_key_file, true}};
   for (const auto& s : strings) {
     if (auto st = read_string(doc, s.key, base_dir, s.is_path, *s.out); !st) return st;
+  }
+  if (doc.contains("database")) {
+    const json& v = doc.at("database");
+    const bool url = v.is_string() && database_is_postgres(v.get_ref<const std::string&>());
+    if (auto st = read_string(doc, "database", base_dir, !url, config.database); !st) return st;
   }
 
   std::int64_t port = config.port;
@@ -145,6 +150,7 @@ Status apply_environment(const EnvLookup& lookup, HqConfig& config) {
   };
   const Var vars[] = {{"REFPOS_HQ_LISTEN", &config.listen_address},
                       {"REFPOS_HQ_DATA_DIR", &config.data_dir},
+                      {"REFPOS_HQ_DATABASE", &config.database},
                       {"REFPOS_HQ_CA_FILE", &config.ca_file},
                       {"REFPOS_HQ_CRL_FILE", &config.crl_file},
                       {"REFPOS_HQ_CERT_FILE", &config.cert_file},
@@ -177,6 +183,7 @@ Status validate(const HqConfig& config) {
                                {"key_file", &config.key_file},
                                {"signing_key_file", &config.signing_key_file}};
   for (const auto& r : required) {
+    if (r.value == &config.data_dir && !config.database.empty()) continue;
     if (r.value->empty())
       return config_error(r.field, "is required (config file, REFPOS_HQ_* or a flag)");
   }

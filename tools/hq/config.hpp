@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/result.hpp"
 
@@ -25,6 +26,10 @@ struct HqConfig {
   std::string listen_address = "127.0.0.1";
   std::uint16_t port = 8443;  // 0: the system picks a free port
   std::string data_dir;
+  // "" : <data_dir>/hq.sqlite3. A postgresql:// or postgres:// URL (any
+  // libpq URI; it may hold a password, so it is never logged):
+  // PostgreSQL. Anything else: the SQLite file's path.
+  std::string database;
   std::string ca_file;
   std::string crl_file;
   std::string cert_file;
@@ -37,15 +42,21 @@ struct HqConfig {
   std::int64_t shutdown_timeout_ms = kDefaultShutdownTimeoutMs;  // upper bound on a graceful stop
 };
 
-// Reads a JSON object over `config`. Keys: listen, port, data_dir, ca_file,
+// True when the database setting names PostgreSQL rather than a SQLite file.
+inline bool database_is_postgres(std::string_view database) {
+  return database.starts_with("postgresql://") || database.starts_with("postgres://");
+}
+
+// Reads a JSON object over `config`. Keys: listen, port, data_dir, database, ca_file,
 // crl_file, cert_file, key_file, signing_key_file, max_connections,
 // header_timeout_ms, body_timeout_ms, idle_timeout_ms, shutdown_timeout_ms.
 // Unknown keys are refused (a typo must not fall back to a default).
-// Relative paths are taken from the configuration file's folder.
+// Relative paths (a SQLite database too) are taken from the configuration
+// file's folder.
 Status apply_config_file(const std::string& path, HqConfig& config);
 
 // Environment variables over `config`: REFPOS_HQ_LISTEN, REFPOS_HQ_PORT,
-// REFPOS_HQ_DATA_DIR, REFPOS_HQ_CA_FILE, REFPOS_HQ_CRL_FILE,
+// REFPOS_HQ_DATA_DIR, REFPOS_HQ_DATABASE, REFPOS_HQ_CA_FILE, REFPOS_HQ_CRL_FILE,
 // REFPOS_HQ_CERT_FILE, REFPOS_HQ_KEY_FILE, REFPOS_HQ_SIGNING_KEY_FILE.
 // `lookup` returns a variable's value, nullopt when unset (tests pass a map).
 using EnvLookup = std::function<std::optional<std::string>(const char* name)>;
@@ -55,7 +66,8 @@ EnvLookup process_environment();
 // Parses a port number 0..65535 ("port" names the field in the error).
 Result<std::uint16_t> parse_port(const std::string& text, const std::string& field);
 
-// Everything needed is present and within its limits.
+// Everything needed is present and within its limits (data_dir only when
+// `database` is not set).
 Status validate(const HqConfig& config);
 
 // Reads the signing key file: 64 hex digits (an Ed25519 seed), surrounding

@@ -1,6 +1,7 @@
 // refpos-hq: the chain's head office (docs/sync.md). Reads its configuration
-// (file, then REFPOS_HQ_* environment, then flags), opens its SQLite
-// database, and serves stores and admins over mutual TLS until SIGTERM.
+// (file, then REFPOS_HQ_* environment, then flags), opens its database
+// (SQLite, or PostgreSQL when the database setting is a postgresql:// URL),
+// and serves stores and admins over mutual TLS until SIGTERM.
 //
 // Exit codes: 0 clean shutdown, 1 runtime failure, 2 usage or configuration
 // error. Errors go to stderr prefixed "refpos-hq: "; the request log is JSON
@@ -20,6 +21,7 @@
 #include "base/clock.hpp"
 #include "hq/config.hpp"
 #include "hq/server.hpp"
+#include "hq/pg_storage.hpp"
 #include "hq/service.hpp"
 #include "hq/sqlite_storage.hpp"
 
@@ -31,13 +33,17 @@ constexpr int kExitUsage = 2;
 constexpr const char* kDatabaseFile = "hq.sqlite3";
 
 constexpr const char* kFooter = R"(Configuration: --config FILE is a JSON object with the keys listen, port,
-data_dir, ca_file, crl_file, cert_file, key_file, signing_key_file,
+data_dir, database, ca_file, crl_file, cert_file, key_file, signing_key_file,
 max_connections, header_timeout_ms, body_timeout_ms, idle_timeout_ms,
 shutdown_timeout_ms (relative paths are taken from the file's folder).
 Environment variables override the file, flags override both:
-  REFPOS_HQ_LISTEN, REFPOS_HQ_PORT, REFPOS_HQ_DATA_DIR, REFPOS_HQ_CA_FILE,
-  REFPOS_HQ_CRL_FILE, REFPOS_HQ_CERT_FILE, REFPOS_HQ_KEY_FILE,
+  REFPOS_HQ_LISTEN, REFPOS_HQ_PORT, REFPOS_HQ_DATA_DIR, REFPOS_HQ_DATABASE,
+  REFPOS_HQ_CA_FILE, REFPOS_HQ_CRL_FILE, REFPOS_HQ_CERT_FILE, REFPOS_HQ_KEY_FILE,
   REFPOS_HQ_SIGNING_KEY_FILE.
+The database is DATA_DIR/hq.sqlite3 unless `database` names another SQLite
+file or a PostgreSQL URL (postgresql://USER:PASSWORD@HOST/DB?...); prefer
+REFPOS_HQ_DATABASE or the config file to --database for a URL with a
+password (a flag shows in the process list).
 The files come from `refposctl chain init DIR`: ca/ca.pem, ca/crl.pem,
 hq/server.pem, hq/server.key, hq/signing.key.
 
@@ -55,7 +61,7 @@ int fail(int code, const std::string& message) {
 
 struct Flags {
   std::string config_file;
-  std::string listen, port, data_dir, ca_file, crl_file, cert_file, key_file, signing_key_file;
+  std::string listen, port, data_dir, database, ca_file, crl_file, cert_file, key_file, signing_key_file;
   std::size_t max_connections = 0;
   std::int64_t header_timeout_ms = 0, body_timeout_ms = 0, idle_timeout_ms = 0, shutdown_timeout_ms = 0;
 };
@@ -65,6 +71,8 @@ void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--listen", f.listen, "address to listen on (default 127.0.0.1)");
   app.add_option("--port", f.port, "TCP port (default 8443; 0 picks a free one)");
   app.add_option("--data-dir", f.data_dir, "folder of the head office's database");
+  app.add_option("--database", f.database,
+                 "SQLite file, or postgresql:// URL (default DATA_DIR/hq.sqlite3)");
   app.add_option("--ca-file", f.ca_file, "the chain CA certificate (PEM), the only trust anchor");
   app.add_option("--crl-file", f.crl_file, "the chain's CRL (PEM), reloaded on SIGHUP");
   app.add_option("--cert-file", f.cert_file, "the head office's certificate (PEM)");
@@ -86,6 +94,7 @@ refpos::Status apply_flags(const CLI::App& app, const Flags& f, refpos::hq::HqCo
     c.port = *port;
   }
   if (given("--data-dir")) c.data_dir = f.data_dir;
+  if (given("--database")) c.database = f.database;
   if (given("--ca-file")) c.ca_file = f.ca_file;
   if (given("--crl-file")) c.crl_file = f.crl_file;
   if (given("--cert-file")) c.cert_file = f.cert_file;
@@ -127,6 +136,34 @@ void raise_open_file_limit() {
   }
 }
 
+std::string sqlite_path(const refpos::hq::HqConfig& c) {
+  return c.database.empty() ? (std::filesystem::path(c.data_dir) / kDatabaseFile).string() : c.database;
+}
+
+// SQLite at sqlite_path(), or PostgreSQL when the database setting is a URL.
+// Errors never hold the URL's password (PgStorage redacts it).
+refpos::Result<std::unique_ptr<refpos::hq::Storage>> open_storage(const refpos::hq::HqConfig& c) {
+  if (refpos::hq::database_is_postgres(c.database)) {
+    auto pg = refpos::hq::PgStorage::open(c.database);
+    if (!pg) return pg.error();
+    return std::unique_ptr<refpos::hq::Storage>(std::move(*pg));
+  }
+  const std::string path = sqlite_path(c);
+  const auto folder = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!folder.empty()) std::filesystem::create_directories(folder, ec);
+  if (ec) {
+    return refpos::make_error(refpos::ErrorKind::storage, "",
+                              "cannot create " + folder.string() + ": " + ec.message());
+  }
+  // Before the first connection: SQLite's allocation statistics take a
+  // global mutex on every allocation, and nothing here reads them.
+  (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  auto sqlite = refpos::hq::SqliteStorage::open(path);
+  if (!sqlite) return sqlite.error();
+  return std::unique_ptr<refpos::hq::Storage>(std::move(*sqlite));
+}
+
 int run(int argc, char** argv) {
   CLI::App app{"refpos-hq " REFPOS_VERSION ": the chain's head office; stores sync with it over mutual TLS."};
   app.footer(kFooter);
@@ -153,20 +190,15 @@ int run(int argc, char** argv) {
   if (!signing_hex) return fail(kExitUsage, signing_hex.error().describe());
 
   raise_open_file_limit();
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) return fail(kExitRuntime, "data_dir: cannot create " + config.data_dir + ": " + ec.message());
-  const std::string db_path = (std::filesystem::path(config.data_dir) / kDatabaseFile).string();
-  // Before the first connection: SQLite's allocation statistics take a
-  // global mutex on every allocation, and nothing here reads them.
-  (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-  auto storage = refpos::hq::SqliteStorage::open(db_path);
+  auto storage = open_storage(config);
   if (!storage) return fail(kExitRuntime, "storage: " + storage.error().describe());
+  std::string db_path = refpos::hq::database_is_postgres(config.database) ? "" : sqlite_path(config);
 
   refpos::SystemClock clock;
   refpos::hq::ServiceOptions service_options;
   service_options.signing_private_hex = std::move(*signing_hex);
-  service_options.report_database = db_path;
+  // Reports read the SQLite file; on PostgreSQL they are not available yet.
+  service_options.report_database = std::move(db_path);
   refpos::hq::Service service(std::move(*storage), std::move(service_options), clock);
   // Pushes are acknowledged once appended; this thread folds them behind
   // (and first folds whatever the last run left queued).
