@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "backend.hpp"
 #include "base/clock.hpp"
@@ -503,6 +504,50 @@ TEST_CASE("published rules are signed and versions only go up and admin routes a
   CHECK(revoked.revoked_stores == std::vector<std::string>{"store-9"});
   CHECK(hq.service->store_revoked("store-9"));
   CHECK(hq.service->updates({Caller::Role::store, "store-9"}, 0).status == 403);
+}
+
+TEST_CASE("two head-office instances on one database take pushes at once and answer alike") {
+  // Several refpos-hq instances behind a load balancer share one database
+  // (README, refpos-hq `database`): writes are serialised by the database
+  // (PgStorage's advisory lock, SQLite's file lock), not by one process.
+  test::TempDir dir;
+  HeadOffice one(dir);
+  HeadOffice two(dir);  // the same database
+  StoreLog a(dir, "store-a");
+  StoreLog b(dir, "store-b");
+  a.add("customer_registered", {{"customer_id", "r-1"}, {"referred_by", nullptr}});
+  fill(a, 47);
+  b.add("code_redeemed", redeemed("t-b1", "CODE1", "f-1", "r-1"));
+  b.add("reward_accrued", accrued("r-1", "referrer", 500, 1'767'300'000'000, "CODE1", "t-b1"));
+  fill(b, 46);
+  // One store through each instance, at the same time; statuses are
+  // checked after the threads (assertions stay on this thread).
+  std::vector<int> statuses_a;
+  std::vector<int> statuses_b;
+  const auto push_all = [](HeadOffice& hq, StoreLog& log, std::vector<int>& statuses) {
+    for (std::int64_t first = 1; first <= 48; first += 4) {
+      statuses.push_back(hq.push(log, log.batch(first, first + 3)).status);
+    }
+  };
+  std::thread through_two([&] { push_all(two, b, statuses_b); });
+  push_all(one, a, statuses_a);
+  through_two.join();
+  CHECK(statuses_a == std::vector<int>(12, 200));
+  CHECK(statuses_b == std::vector<int>(12, 200));
+  CHECK(one.count("SELECT count(*) FROM events") == 96);
+  CHECK(one.count("SELECT last FROM changes") == 24);  // one change per push, none lost
+
+  // A store may reach either instance: each sees what the other took.
+  b.add("balance_spent", {{"customer_id", "r-1"}, {"kind", "store_credit"}, {"amount", 200},
+                          {"value_minor", 200}, {"currency", "EUR"}, {"txn_id", "t-b2"}});
+  CHECK(acked(one.push(b, b.batch(49, 49))) == 49);
+  const auto at_a = two.pull("store-a", 0);
+  REQUIRE(at_a.wallets.size() == 1);
+  std::int64_t sum = 0;
+  for (const auto& e : at_a.wallets[0].entries) sum += e.amount;
+  CHECK(sum == 300);
+  CHECK(one.pull("store-a", 0).cursor == at_a.cursor);
+  CHECK(one.state() == two.state());
 }
 
 TEST_CASE("batches split at random points and replayed at random end as one push") {
