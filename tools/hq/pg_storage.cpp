@@ -442,9 +442,15 @@ class PgStorage::Connection {
   Status open() {
     if (conn_ != nullptr) PQfinish(conn_);
     prepared_.clear();
-    // Defaults first: the URL's own values come later and win.
-    const char* const keys[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
-    const char* const values[] = {"10", "refpos-hq", url_.c_str(), nullptr};
+    // Defaults first: the URL's own values come later and win. Keepalives
+    // and a TCP user timeout notice a server that vanished (a partition,
+    // a host that died) within a minute rather than the system's two
+    // hours, so a write waiting on it ends in an error.
+    const char* const keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
+                                "keepalives_count", "tcp_user_timeout",
+                                "fallback_application_name", "dbname", nullptr};
+    const char* const values[] = {"10", "30", "10", "3", "60000", "refpos-hq", url_.c_str(),
+                                  nullptr};
     conn_ = PQconnectdbParams(keys, values, 1);
     if (conn_ == nullptr) {
       return make_error(ErrorKind::storage, "", "hq: PostgreSQL: out of memory connecting",
@@ -482,13 +488,16 @@ class PgStorage::Connection {
 
 namespace {
 
-// Every connection: bytea comes back as hex (Rows::hash reads it), and the
-// lock waits are the database's business, never a statement timeout's.
+// Every connection: bytea comes back as hex (Rows::hash reads it); a
+// transaction left idle for a minute (an instance stopped or hung while it
+// held the write lock) is ended by the server, so the other instances'
+// writes do not wait for it forever.
 constexpr const char* kSessionForeground =
-    "SET bytea_output = 'hex'; SET client_min_messages = 'warning'";
+    "SET bytea_output = 'hex'; SET client_min_messages = 'warning';"
+    " SET idle_in_transaction_session_timeout = '60s'";
 constexpr const char* kSessionBackground =
     "SET bytea_output = 'hex'; SET client_min_messages = 'warning';"
-    " SET synchronous_commit = off";
+    " SET idle_in_transaction_session_timeout = '60s'; SET synchronous_commit = off";
 
 const std::string kLockSql = "SELECT pg_advisory_xact_lock(" +
                              std::to_string(PgStorage::kWriteLockKey) + ")";
