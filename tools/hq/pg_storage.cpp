@@ -437,6 +437,7 @@ class PgStorage::Connection {
       PQconninfoFree(opts);
     }
     if (err != nullptr) PQfreemem(err);
+    shown_url_ = hide(shown_url_);  // a password redact_conninfo did not find where libpq did
   }
 
   Status open() {
