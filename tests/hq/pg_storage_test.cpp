@@ -71,6 +71,27 @@ TEST_CASE("a connection lost mid-transaction is an error, rolls back, and the ne
   CHECK(*s.current_change() == 1);  // the lost transaction's change is not there
 }
 
+TEST_CASE("a server restart between transactions costs nothing: reads and writes reconnect") {
+  auto opened = PgStorage::open(fresh_database());
+  REQUIRE(opened.ok());
+  PgStorage& s = **opened;
+  auto background = s.open_another();
+  REQUIRE(background.ok());
+  const auto one_change = [](Storage& storage) {
+    return storage.write([&]() -> Status {
+      auto c = storage.next_change();
+      if (!c) return c.error();
+      return ok_status();
+    });
+  };
+  REQUIRE(one_change(s).ok());
+  test::PgCluster::shared().restart();
+  CHECK(*s.current_change() == 1);  // a read outside a transaction
+  CHECK(one_change(s).ok());
+  CHECK(one_change(**background).ok());  // its session settings come back with it
+  CHECK(*s.current_change() == 3);
+}
+
 TEST_CASE("text with a NUL byte is refused, not cut short") {
   auto opened = PgStorage::open(fresh_database());
   REQUIRE(opened.ok());

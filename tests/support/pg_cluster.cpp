@@ -95,7 +95,7 @@ PgCluster::PgCluster() {
     running_ = true;  // from here on, stop() tries pg_ctl stop
     run(dir_, owner_,
         {bin + "/pg_ctl", "-D", dir_ + "/data", "-l", dir_ + "/server.log", "-w", "-o",
-         "-c listen_addresses='' -k " + dir_ + " -c fsync=off -c full_page_writes=off", "start"});
+         server_options(), "start"});
   } catch (...) {
     stop();
     throw;
@@ -140,6 +140,17 @@ void PgCluster::start_guard() {
 }
 
 PgCluster::~PgCluster() { stop(); }
+
+// Unix socket only, in the folder; no durability (a test's data dies with it).
+std::string PgCluster::server_options() const {
+  return "-c listen_addresses='' -k " + dir_ + " -c fsync=off -c full_page_writes=off";
+}
+
+void PgCluster::restart() {
+  run(dir_, owner_,
+      {bin_dir() + "/pg_ctl", "-D", dir_ + "/data", "-l", dir_ + "/server.log", "-w", "-m", "fast",
+       "-o", server_options(), "restart"});
+}
 
 void PgCluster::stop() noexcept {
   if (running_) {

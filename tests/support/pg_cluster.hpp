@@ -43,12 +43,16 @@ class PgCluster {
   // Creates an empty database `name` ([a-z0-9_], as the caller chooses) and
   // returns its URL.
   std::string create_database(const std::string& name);
+  // Restarts the server (pg_ctl restart -m fast, waiting until it is up):
+  // every session ends, as in a real restart or failover.
+  void restart();
   // postgresql:///NAME?host=SOCKET_DIR&user=refpos
   [[nodiscard]] std::string url(const std::string& database) const;
   [[nodiscard]] const std::string& socket_dir() const { return dir_; }
 
  private:
   void start_guard();
+  [[nodiscard]] std::string server_options() const;
   void stop() noexcept;
   std::string dir_;    // the temporary folder: data/, log, the socket
   std::string owner_;  // "" or the user the binaries run as ("nobody")

@@ -361,9 +361,16 @@ class PgStorage::Connection {
     return open();
   }
 
+  // A server restart since this connection's last use shows only now:
+  // nothing was under way, so it reconnects once and begins again.
   Status begin() {
     if (auto st = ensure_open(); !st) return st;
-    if (auto st = command("BEGIN", "BEGIN"); !st) return st;
+    auto begun = command("BEGIN", "BEGIN");
+    if (!begun && begun.error().reason == "unavailable") {
+      if (auto st = open(); !st) return st;
+      begun = command("BEGIN", "BEGIN");
+    }
+    if (!begun) return begun;
     in_transaction_ = true;
     return ok_status();
   }
@@ -385,6 +392,9 @@ class PgStorage::Connection {
     return failure(r, what);
   }
 
+  // Outside a transaction a statement only reads (storage.hpp: every
+  // change runs inside write()), so a connection found lost is reopened
+  // and the statement tried once more.
   Result<Rows> exec(const Statement& st, const Params& params) {
     if (const int i = params.text_with_nul(); i >= 0) {
       return make_error(ErrorKind::bad_request, "",
@@ -392,6 +402,13 @@ class PgStorage::Connection {
                             " holds a NUL byte, which PostgreSQL text cannot store");
     }
     if (auto opened = ensure_open(); !opened) return opened.error();
+    auto rows = exec_once(st, params);
+    if (rows || in_transaction_ || rows.error().reason != "unavailable") return rows;
+    if (auto reopened = open(); !reopened) return reopened.error();
+    return exec_once(st, params);
+  }
+
+  Result<Rows> exec_once(const Statement& st, const Params& params) {
     if (prepared_.count(st.name) == 0) {
       PGresult* r = PQprepare(conn_, st.name, st.sql, params.size(), nullptr);
       const Rows rows(r);
