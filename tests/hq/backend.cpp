@@ -27,7 +27,7 @@ std::string postgres_database_for(const std::string& key) {
   const std::lock_guard<std::mutex> lock(mutex);
   if (auto it = urls.find(key); it != urls.end()) return it->second;
   PgCluster& cluster = PgCluster::shared();
-  const std::string url = cluster.create_database("hq_" + std::to_string(urls.size() + 1));
+  std::string url = cluster.create_database("hq_" + std::to_string(urls.size() + 1));
   PGconn* conn = PQconnectdb(url.c_str());
   PGresult* r = PQexec(conn, kHexFunction);
   const bool made = PQresultStatus(r) == PGRES_COMMAND_OK;

@@ -38,6 +38,7 @@ void run(const std::string& dir, const std::string& owner, std::vector<std::stri
   if (!owner.empty()) args.insert(args.begin(), {"/usr/sbin/runuser", "-u", owner, "--"});
   const std::string log = dir + "/commands.log";
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   const pid_t pid = fork();
