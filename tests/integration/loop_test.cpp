@@ -21,21 +21,6 @@ namespace {
 constexpr std::int64_t kDayMs = 86'400'000;
 constexpr std::int64_t kHourMs = 3'600'000;
 
-// The ABI 1.2 `call` slot: a named operation of the loop.
-Reply call_op(StoreHandle& store, const char* operation, const std::string& raw) {
-  char* answer = nullptr;
-  Reply reply;
-  reply.status = plugin_api().call(store.raw(), operation, raw.data(), raw.size(), &answer);
-  if (answer != nullptr) reply.text = answer;
-  plugin_api().free_buffer(answer);
-  reply.message = plugin_api().last_error(store.raw());
-  reply.body = json::parse(reply.text, nullptr, false);
-  return reply;
-}
-Reply call_op(StoreHandle& store, const char* operation, const json& request) {
-  return call_op(store, operation, request.dump());
-}
-
 struct Loop {
   TempDir dir;
   json config;
@@ -542,6 +527,69 @@ TEST_CASE("loop: leads need consent, are sealed, and forget removes the contact 
   CHECK(after.wallets == before.wallets);
   CHECK(after.events == before.events + 1);
   CHECK(f.wallet("alice")["balance_minor"] == 1000);
+  CHECK(f.audit().empty());
+}
+
+TEST_CASE("loop: a customer's own contact is kept sealed, per channel, with consent that can be withdrawn") {
+  Loop f;
+  REQUIRE(f.store->commit(cart("T-1", "ana", {5000})).status == REFPOS_OK);
+  const json email = {{"customer_id", "ana"}, {"channel", "email"},
+                      {"address", "ana.lopez@example.net"}, {"name", "Ana Lopez"},
+                      {"consent", true}, {"terminal_id", "till-1"}, {"cashier_id", "c7"}};
+  const auto with = [](json r, const char* key, json value) {
+    r[key] = std::move(value);
+    return r;
+  };
+  // Refused, naming the field, and nothing written.
+  const auto before_refusals = snapshot_of(f.dir.str());
+  for (const auto& [bad, field] : std::vector<std::pair<json, std::string>>{
+           {with(email, "address", "ana.lopez at example.net"), "address"},
+           {with(email, "channel", "sms"), "address"},  // an e-mail is no phone number
+           {with(email, "channel", "fax"), "channel"},
+           {with(email, "consent", false), "address"},  // withdrawing keeps no address
+           {with(email, "name", "Ana\nLopez"), "name"}}) {
+    CAPTURE(bad.dump());
+    auto refused = call_op(*f.store, "contact", bad);
+    CHECK(refused.status == REFPOS_E_BAD_REQUEST);
+    CHECK(refused.body["error"]["field"] == field);
+  }
+  CHECK(snapshot_of(f.dir.str()) == before_refusals);
+
+  auto kept = call_op(*f.store, "contact", email);
+  REQUIRE_MESSAGE(kept.status == REFPOS_OK, kept.text);
+  CHECK(kept.body["channel"] == "email");
+  CHECK(kept.body["consent"] == true);
+  auto sms = call_op(*f.store, "contact", json{{"customer_id", "ana"}, {"channel", "sms"},
+                                               {"address", "+34 600 123 456"}, {"consent", true},
+                                               {"terminal_id", "till-1"}});
+  REQUIRE(sms.status == REFPOS_OK);
+  CHECK(f.events_of("contact_consented") == 2);
+  CHECK(store_sql_int(f.dir.str(), "SELECT count(*) FROM events WHERE type = 'contact_consented'"
+                                   " AND json_extract(body, '$.sealed') LIKE 'v1.%'") == 2);
+  for (const char* secret : {"ana.lopez", "example.net", "Lopez", "600 123"}) {
+    CAPTURE(secret);
+    CHECK(store_sql_int(f.dir.str(), std::string("SELECT count(*) FROM events WHERE instr(body, '") +
+                                         secret + "') > 0") == 0);
+  }
+  CHECK(store_sql_int(f.dir.str(), "SELECT count(*) FROM pii_keys WHERE subject = 'ana'") == 1);
+
+  auto withdrawn = call_op(*f.store, "contact", json{{"customer_id", "ana"}, {"channel", "sms"},
+                                                     {"consent", false}, {"terminal_id", "till-1"}});
+  REQUIRE(withdrawn.status == REFPOS_OK);
+  CHECK(withdrawn.body["consent"] == false);
+  CHECK(f.events_of("contact_withdrawn") == 1);
+  CHECK(store_sql_int(f.dir.str(), "SELECT count(*) FROM events WHERE type = 'contact_withdrawn'"
+                                   " AND json_extract(body, '$.channel') = 'sms'") == 1);
+
+  // A customer never seen before is registered by it, like a lead's referrer.
+  REQUIRE(call_op(*f.store, "contact", with(email, "customer_id", "newcomer")).status ==
+          REFPOS_OK);
+  CHECK(f.store->customer("newcomer").body["known"] == true);
+
+  auto forgot = call_op(*f.store, "forget", json{{"customer_id", "ana"}, {"terminal_id", "till-1"}});
+  REQUIRE(forgot.status == REFPOS_OK);
+  CHECK(forgot.body["removed"].get<std::int64_t>() >= 1);
+  CHECK(store_sql_int(f.dir.str(), "SELECT count(*) FROM pii_keys WHERE subject = 'ana'") == 0);
   CHECK(f.audit().empty());
 }
 

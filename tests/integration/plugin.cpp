@@ -68,6 +68,21 @@ Reply StoreHandle::call(Operation op, const std::string& raw_request) {
   return reply;
 }
 
+Reply call_op(StoreHandle& store, const char* operation, const std::string& raw) {
+  char* answer = nullptr;
+  Reply reply;
+  reply.status = plugin_api().call(store.raw(), operation, raw.data(), raw.size(), &answer);
+  if (answer != nullptr) reply.text = answer;
+  plugin_api().free_buffer(answer);
+  reply.message = plugin_api().last_error(store.raw());
+  reply.body = json::parse(reply.text, nullptr, false);
+  return reply;
+}
+
+Reply call_op(StoreHandle& store, const char* operation, const json& request) {
+  return call_op(store, operation, request.dump());
+}
+
 json cart(const std::string& txn_id, const std::string& customer,
           std::initializer_list<std::int64_t> unit_prices_minor) {
   json lines = json::array();
@@ -108,10 +123,14 @@ json query_json(sqlite3* db, const char* sql, bool as_object) {
 }  // namespace
 
 std::int64_t store_sql_int(const std::string& data_dir, const std::string& sql) {
+  return sql_int_in_file(data_dir + "/refpos.db", sql);
+}
+
+std::int64_t sql_int_in_file(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2((data_dir + "/refpos.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     sqlite3_close(db);
-    throw std::runtime_error("cannot open " + data_dir + "/refpos.db");
+    throw std::runtime_error("cannot open " + path);
   }
   sqlite3_stmt* stmt = nullptr;
   if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {

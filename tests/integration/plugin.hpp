@@ -56,6 +56,10 @@ class StoreHandle {
   refpos_store* store_ = nullptr;
 };
 
+// The ABI 1.2 `call` slot: a named operation of the referral loop.
+Reply call_op(StoreHandle& store, const char* operation, const std::string& raw);
+Reply call_op(StoreHandle& store, const char* operation, const json& request);
+
 // A cart for `customer` ("" for anonymous) with one line per price.
 json cart(const std::string& txn_id, const std::string& customer,
           std::initializer_list<std::int64_t> unit_prices_minor);
@@ -74,6 +78,8 @@ StoreSnapshot snapshot_of(const std::string& data_dir);
 // The first column of the first row of `sql` on the store's file in
 // `data_dir` (read-only), -1 without a row; throws if the SQL fails.
 std::int64_t store_sql_int(const std::string& data_dir, const std::string& sql);
+// The same on any SQLite file (a head office's, say).
+std::int64_t sql_int_in_file(const std::string& path, const std::string& sql);
 
 }  // namespace refpos::test
 

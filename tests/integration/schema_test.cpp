@@ -61,6 +61,8 @@ const std::vector<std::string> kSchemaNames = {"config",
                                                "ask_outcome.answer",
                                                "lead.request",
                                                "lead.answer",
+                                               "contact.request",
+                                               "contact.answer",
                                                "forget.request",
                                                "forget.answer",
                                                "install_rules.request",
@@ -528,6 +530,12 @@ TEST_CASE("schema: the examples of docs/api.md validate") {
   CHECK_VALID("lead.answer", json::parse(R"(
     {"schema": "refpos/1", "lead_id": "L-1", "customer_id": "cust-42",
      "events": {"first_seq": 13, "last_seq": 14}})"));
+  CHECK_VALID("contact.request", json::parse(R"(
+    {"customer_id": "cust-42", "channel": "email", "address": "ana@example.com",
+     "name": "Ana Lopez", "consent": true, "terminal_id": "till-1"})"));
+  CHECK_VALID("contact.answer", json::parse(R"(
+    {"schema": "refpos/1", "customer_id": "cust-42", "channel": "email",
+     "consent": true, "events": {"first_seq": 16, "last_seq": 16}})"));
   CHECK_VALID("forget.request", json::parse(R"({"customer_id": "cust-42", "terminal_id": "office"})"));
   CHECK_VALID("forget.answer", json::parse(R"(
     {"schema": "refpos/1", "customer_id": "cust-42", "removed": 1,
@@ -1380,7 +1388,7 @@ TEST_CASE("schema: the request schemas accept what the plugin's parser accepts")
     }
   }
 
-  SUBCASE("call: ask_outcome, lead, forget, install_rules") {
+  SUBCASE("call: ask_outcome, lead, contact, forget, install_rules") {
     REQUIRE(store.commit(checkout("T-C", "cust-42")).status == REFPOS_OK);
     struct OpCase {
       const char* op;
@@ -1392,6 +1400,11 @@ TEST_CASE("schema: the request schemas accept what the plugin's parser accepts")
     const json lead = {{"lead_id", "L-1"},     {"customer_id", "c1"},  {"friend_name", "Sam"},
                        {"friend_contact", "sam@example.com"},          {"consent", true},
                        {"terminal_id", "t"}};
+    const json contact = {{"customer_id", "c1"}, {"channel", "email"},
+                          {"address", "ana@example.com"}, {"name", "Ana"},
+                          {"consent", true}, {"terminal_id", "t"}};
+    const json withdraw = {{"customer_id", "c1"}, {"channel", "sms"}, {"consent", false},
+                           {"terminal_id", "t"}};
     const json forget = {{"customer_id", "c1"}, {"terminal_id", "t"}};
     json newer = doc_rules();
     newer["version"] = 100;  // each accepted case installs: versions only grow
@@ -1425,6 +1438,19 @@ TEST_CASE("schema: the request schemas accept what the plugin's parser accepts")
         {"lead", "consent \"yes\"", with(lead, "consent", "yes"), false},
         {"lead", "no customer", with(lead, "customer_id", gone), false},
         {"lead", "unknown member", with(lead, "note", "x"), false},
+        {"contact", "as is", contact, true},
+        {"contact", "no name", with(contact, "name", gone), true},
+        {"contact", "sms", with(with(contact, "channel", "sms"), "address", "+1 (212) 555-0100"), true},
+        {"contact", "withdrawn", withdraw, true},
+        {"contact", "channel post", with(contact, "channel", "post"), false},
+        {"contact", "no channel", with(contact, "channel", gone), false},
+        {"contact", "no consent", with(contact, "consent", gone), false},
+        {"contact", "consent \"yes\"", with(contact, "consent", "yes"), false},
+        {"contact", "empty address", with(contact, "address", ""), false},
+        {"contact", "address of 255", with(contact, "address", std::string(250, 'x') + "@x.io"), false},
+        {"contact", "name of 101", with(contact, "name", long_text(101)), false},
+        {"contact", "no customer", with(contact, "customer_id", gone), false},
+        {"contact", "unknown member", with(contact, "note", "x"), false},
         {"forget", "as is", forget, true},
         {"forget", "no terminal_id", with(forget, "terminal_id", gone), false},
         {"forget", "customer null", with(forget, "customer_id", nullptr), false},
@@ -1450,6 +1476,17 @@ TEST_CASE("schema: the request schemas accept what the plugin's parser accepts")
     const Reply not_a_contact = store.run("lead", with(lead, "friend_contact", "call me"));
     CHECK(valid("lead.request", with(lead, "friend_contact", "call me")));
     CHECK(not_a_contact.status == REFPOS_E_BAD_REQUEST);
+    // The address's form, and "no address when withdrawing", are the
+    // plugin's to check: the schema cannot say them.
+    for (const json& bad : {with(contact, "address", "ana at example"),
+                            with(with(contact, "channel", "sms"), "address", "12345"),
+                            with(contact, "address", gone),
+                            with(withdraw, "address", "ana@example.com"),
+                            with(withdraw, "name", "Ana")}) {
+      CAPTURE(bad.dump());
+      CHECK(valid("contact.request", bad));
+      CHECK(store.run("contact", bad).status == REFPOS_E_BAD_REQUEST);
+    }
   }
 
   SUBCASE("render") {

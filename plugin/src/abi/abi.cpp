@@ -234,6 +234,7 @@ refpos_status call_operation(refpos_store* s, const char* operation, const char*
   static constexpr std::pair<std::string_view, Op> kOperations[] = {
       {"ask_outcome", &refpos::checkout::Checkout::ask_outcome},
       {"lead", &refpos::checkout::Checkout::lead},
+      {"contact", &refpos::checkout::Checkout::contact},
       {"forget", &refpos::checkout::Checkout::forget},
       {"install_rules", &refpos::checkout::Checkout::install_rules},
   };
@@ -247,7 +248,8 @@ refpos_status call_operation(refpos_store* s, const char* operation, const char*
   if (op == nullptr) {
     return call(s, r, n, a, [](auto&, std::string_view) {
       auto e = refpos::make_error(ErrorKind::bad_request, "operation",
-                          "must be one of \"ask_outcome\", \"lead\", \"forget\", \"install_rules\"");
+                          "must be one of \"ask_outcome\", \"lead\", \"contact\", \"forget\", "
+                          "\"install_rules\"");
       auto doc = refpos::wire::error_document(e).dump();
       return refpos::checkout::Answer{std::move(e), std::move(doc)};
     });

@@ -1393,6 +1393,46 @@ Answer Checkout::lead(std::string_view request) {
   return succeed(answer);
 }
 
+Answer Checkout::contact(std::string_view request) {
+  auto req = wire::parse_contact_request(request);
+  if (!req) return fail(req.error());
+  if (auto st = Impl::apply_clock(*this, req->context); !st) return fail(st.error());
+  const std::int64_t now = clock_->now_ms();
+  auto tx = store::WriteTransaction::begin(store_->db());
+  if (!tx) return fail(tx.error());
+  EventBatch events(*store_, now, config_.rules.version);
+  if (auto st = Impl::register_customer(*this, req->customer_id, now, std::nullopt, events); !st) {
+    return fail(st.error());
+  }
+  Status st = ok_status();
+  if (req->consent) {
+    // The address exists only sealed with the customer's own key, bound to
+    // the customer and channel: forget makes it unreadable everywhere.
+    const json contact = {{"address", req->address}, {"name", req->name}};
+    auto sealed = Impl::seal_for(*this, req->customer_id,
+                                 "contact:" + req->customer_id + ":" + req->channel, contact.dump());
+    if (!sealed) return fail(sealed.error());
+    st = events.add("contact_consented", {{"customer_id", req->customer_id},
+                                          {"channel", req->channel},
+                                          {"sealed", *sealed},
+                                          {"terminal_id", req->terminal_id},
+                                          {"cashier_id", nullable(req->cashier_id)}});
+  } else {
+    st = events.add("contact_withdrawn", {{"customer_id", req->customer_id},
+                                          {"channel", req->channel},
+                                          {"terminal_id", req->terminal_id},
+                                          {"cashier_id", nullable(req->cashier_id)}});
+  }
+  if (!st) return fail(st.error());
+  if (auto done = (*tx)->commit(); !done) return fail(done.error());
+  json answer = base_answer();
+  answer["customer_id"] = req->customer_id;
+  answer["channel"] = req->channel;
+  answer["consent"] = req->consent;
+  answer["events"] = events.range();
+  return succeed(answer);
+}
+
 Answer Checkout::forget(std::string_view request) {
   auto req = wire::parse_forget_request(request);
   if (!req) return fail(req.error());

@@ -54,6 +54,7 @@ class Checkout {
   // ABI 1.2, through call(): the referral loop around the checkout.
   Answer ask_outcome(std::string_view request);
   Answer lead(std::string_view request);
+  Answer contact(std::string_view request);
   Answer forget(std::string_view request);
   Answer install_rules(std::string_view request);
 

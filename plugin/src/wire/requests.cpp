@@ -252,6 +252,67 @@ Result<LeadRequest> parse_lead_request(std::string_view text) {
   });
 }
 
+namespace {
+
+// local@domain.tld: one '@', something before it, a dot in the domain, no
+// spaces. Deliverability is the mail system's to judge; this catches typing.
+bool looks_like_email(std::string_view a) {
+  const auto at = a.find('@');
+  if (at == std::string_view::npos || at == 0 || a.find('@', at + 1) != std::string_view::npos) {
+    return false;
+  }
+  const auto domain = a.substr(at + 1);
+  const auto dot = domain.find('.');
+  return dot != std::string_view::npos && dot != 0 && dot + 1 < domain.size() &&
+         a.find_first_of(" \t\r\n<>,;\"") == std::string_view::npos;
+}
+
+// An international number: an optional '+', 7 to 15 digits (E.164), with the
+// spaces, dashes, dots and brackets people write between them.
+bool looks_like_phone(std::string_view a) {
+  std::size_t digits = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char ch = a[i];
+    if (ch >= '0' && ch <= '9') {
+      ++digits;
+    } else if (ch == '+' ? i != 0 : std::string_view(" -().").find(ch) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return digits >= 7 && digits <= 15;
+}
+
+}  // namespace
+
+Result<ContactRequest> parse_contact_request(std::string_view text) {
+  return parse_request<ContactRequest>(text, [](FieldReader& r, ContactRequest& out) {
+    out.customer_id = r.id("customer_id");
+    out.channel = r.id("channel");
+    if (!r.failed() && out.channel != "email" && out.channel != "sms") {
+      r.fail("channel", "must be \"email\" or \"sms\"");
+    }
+    out.consent = r.boolean("consent", false);
+    out.address = r.optional_text("address", kMaxContactBytes).value_or("");
+    out.name = r.optional_text("name", kMaxNameBytes).value_or("");
+    if (!r.failed() && out.consent) {
+      if (out.address.empty()) {
+        r.fail("address", "is required when consent is true");
+      } else if (out.channel == "email" && !looks_like_email(out.address)) {
+        r.fail("address", "must be an e-mail address (name@example.com)");
+      } else if (out.channel == "sms" && !looks_like_phone(out.address)) {
+        r.fail("address", "must be a phone number of 7 to 15 digits, optionally after '+'");
+      }
+    }
+    if (!r.failed() && !out.consent) {
+      // Withdrawing keeps no contact, so none is taken in.
+      if (!out.address.empty()) r.fail("address", "must be absent when consent is false");
+      if (!out.name.empty()) r.fail("name", "must be absent when consent is false");
+    }
+    out.terminal_id = r.id("terminal_id");
+    out.cashier_id = r.optional_id("cashier_id");
+  });
+}
+
 Result<ForgetRequest> parse_forget_request(std::string_view text) {
   return parse_request<ForgetRequest>(text, [](FieldReader& r, ForgetRequest& out) {
     out.customer_id = r.id("customer_id");

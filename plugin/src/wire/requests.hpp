@@ -87,6 +87,19 @@ struct LeadRequest {
 inline constexpr std::size_t kMaxNameBytes = 100;
 inline constexpr std::size_t kMaxContactBytes = 254;
 
+// A customer's own contact for one channel, and whether they agree to be
+// contacted there (thank-you messages, docs/reports.md "Follow-up exports").
+struct ContactRequest {
+  RequestContext context;
+  std::string customer_id;
+  std::string channel;                   // "email" or "sms"
+  std::string address;                   // e-mail address or phone number; "" to withdraw
+  std::string name;                      // how to greet them; may be ""
+  bool consent = false;                  // false withdraws consent for the channel
+  std::string terminal_id;
+  std::optional<std::string> cashier_id;
+};
+
 struct ForgetRequest {
   RequestContext context;
   std::string customer_id;
@@ -136,6 +149,7 @@ Result<CustomerRequest> parse_customer_request(std::string_view text);
 Result<RenderRequest> parse_render_request(std::string_view text);
 Result<AskOutcomeRequest> parse_ask_outcome_request(std::string_view text);
 Result<LeadRequest> parse_lead_request(std::string_view text);
+Result<ContactRequest> parse_contact_request(std::string_view text);
 Result<ForgetRequest> parse_forget_request(std::string_view text);
 Result<RulesRequest> parse_rules_request(std::string_view text);
 Result<SyncRequest> parse_sync_request(std::string_view text);

@@ -216,9 +216,15 @@ typedef struct refpos_api {
      *                    with the friend's consent: {"lead_id", "customer_id",
      *                    "friend_name", "friend_contact", "consent": true,
      *                    "terminal_id", "cashier_id"}.
-     *   "forget"         removes a customer's contact data (their leads'
-     *                    contacts, identity hashes) and keeps every money
-     *                    fact: {"customer_id", "terminal_id"}.
+     *   "contact"        a customer's own e-mail address or
+     *                    phone number and their consent to thank-you
+     *                    messages on that channel: {"customer_id", "channel":
+     *                    "email" | "sms", "address", "name", "consent",
+     *                    "terminal_id", "cashier_id"}; consent false
+     *                    withdraws it.
+     *   "forget"         removes a customer's contact data (their own
+     *                    contacts, their leads' contacts, identity hashes) and
+     *                    keeps every money fact: {"customer_id", "terminal_id"}.
      *   "install_rules"  a newer rule set: {"rules": {...}}; an invalid one
      *                    is refused naming every bad field, and the active
      *                    one stays.
