@@ -78,6 +78,9 @@ class HqProcess {
   // is still running, -1 if it died from a signal.
   std::optional<int> wait_exit(int timeout_ms) { return child_.wait_exit(timeout_ms); }
   [[nodiscard]] std::string log() const { return child_.log(); }
+  // The head office's SQLite file (tools/hq/main.cpp, kDatabaseFile), for
+  // tests that check what it holds; readable while it runs (WAL).
+  [[nodiscard]] std::string database() const { return data_.str() + "/data/hq.sqlite3"; }
   // Waits (polling the log file, a guard-bounded wait) until `needle` is in it.
   bool wait_for_log(std::string_view needle, int timeout_ms = kGuardMs) const;
 

@@ -529,7 +529,8 @@ TEST_CASE("sync faults: the store's process killed when the stream reaches byte 
     CutProxy proxy(run.hq->port(), CutPlan{point.direction, point.k, [&child] { child.kill_now(); }});
     run.point_at(proxy.port(), false);
     const int status = child.run(run, 0);
-    CHECK((proxy.cut() || (WIFEXITED(status) && WEXITSTATUS(status) == 0)));
+    CHECK_MESSAGE((proxy.cut() || (WIFEXITED(status) && WEXITSTATUS(status) == 0)),
+                  "status " << status << ", " << read_all(run.folder() + "/child.log"));
     // The last byte may let the sync finish before the kill lands.
     CHECK_MESSAGE((killed(status) || (WIFEXITED(status) && (WEXITSTATUS(status) == 0 ||
                                                           WEXITSTATUS(status) == REFPOS_E_STORAGE))),

@@ -323,6 +323,115 @@ TEST_CASE("sync: rewards held by a fraud rule are released or forfeited by head 
   CHECK(json::parse(status->body)["fold_backlog"] == 0);
 }
 
+TEST_CASE("sync: contact keys go to head office; forgetting there reaches every store and keeps the money") {
+  HqProcess hq;
+  const TestChain& chain = TestChain::get();
+  SyncedStore a("store-a", chain.store_a, hq.port());
+  SyncedStore b("store-b", chain.store_b, hq.port());
+  const std::string code = issued_code(a.store->commit(cart("A-1", "alice", {5000})));
+  const json contact = {{"customer_id", "alice"}, {"channel", "email"},
+                        {"address", "alice.moreau@example.com"}, {"name", "Alice Moreau"},
+                        {"consent", true}, {"terminal_id", "till-1"}};
+  auto consented = call_op(*a.store, "contact", contact);
+  REQUIRE_MESSAGE(consented.status == REFPOS_OK, consented.text);
+  CHECK(refpos::test::validate(schema("contact.answer"), consented.body).empty());
+  REQUIRE(call_op(*a.store, "lead", json{{"lead_id", "L-1"}, {"customer_id", "alice"},
+                                         {"friend_name", "Sam Okafor"},
+                                         {"friend_contact", "+44 20 7946 0000"},
+                                         {"consent", true}, {"terminal_id", "till-1"}})
+              .status == REFPOS_OK);
+  REQUIRE(b.store->commit(with_code(cart("B-1", "bob", {8000}), code)).status == REFPOS_OK);
+
+  auto synced = a.sync();
+  REQUIRE_MESSAGE(synced.status == REFPOS_OK, synced.message);
+  CHECK(refpos::test::validate(schema("sync.answer"), synced.body).empty());
+  CHECK(synced.body["keys_uploaded"] == 1);
+  REQUIRE(b.sync().status == REFPOS_OK);
+  CHECK(a.sync().body["keys_uploaded"] == 0);  // sent once
+  const std::string hq_db = hq.database();
+  CHECK(sql_int_in_file(hq_db, "SELECT count(*) FROM pii_keys WHERE store_id = 'store-a' AND subject = 'alice'") == 1);
+  // Head office holds the contact only sealed: no address, no name in its log.
+  for (const char* plain : {"alice.moreau@", "Alice Moreau", "7946", "Okafor"}) {
+    CAPTURE(plain);
+    CHECK(sql_int_in_file(hq_db, std::string("SELECT count(*) FROM events WHERE instr(body, '") + plain +
+                                     "') > 0") == 0);
+  }
+  const std::int64_t balance = a.wallet("alice")["balance_minor"].get<std::int64_t>();
+  REQUIRE(balance > 0);
+
+  // The store's own routes: a key upload with a cursor from before a forget
+  // keeps nothing (that store has not forgotten yet); a bad key is 400; an
+  // admin does not upload keys.
+  TlsClient admin(hq.port(), chain.admin);
+  REQUIRE(admin.handshake_ok());
+  const auto money_figures = [&] {
+    TlsClient reader(hq.port(), chain.admin);
+    REQUIRE(reader.handshake_ok());
+    auto r = reader.request("GET", "/v1/reports/referrals?from=2026-01-01&to=2026-01-02&format=json");
+    REQUIRE(r.has_value());
+    REQUIRE(r->status == 200);
+    const json doc = json::parse(r->body);
+    return json{doc["codes"], doc["revenue"], doc["rewards"], doc["top_referrers"]};
+  };
+  const json figures_before = money_figures();
+  CHECK(figures_before[0]["redemptions"] == 1);
+  auto forgot = admin.request("POST", "/v1/admin/forget", json{{"customer_id", "alice"}}.dump());
+  REQUIRE(forgot.has_value());
+  REQUIRE_MESSAGE(forgot->status == 200, forgot->body);
+  CHECK(json::parse(forgot->body)["keys_removed"] == 1);
+  CHECK(sql_int_in_file(hq_db, "SELECT count(*) FROM pii_keys WHERE subject = 'alice'") == 0);
+  {
+    TlsClient store(hq.port(), chain.store_a);
+    REQUIRE(store.handshake_ok());
+    const std::string key(64, 'a');
+    auto stale = store.request("POST", "/v1/pii_keys",
+                               json{{"cursor", 0}, {"keys", {{{"subject", "alice"}, {"key_hex", key}}}}}.dump());
+    REQUIRE(stale.has_value());
+    REQUIRE_MESSAGE(stale->status == 200, stale->body);
+    CHECK(json::parse(stale->body)["skipped"] == 1);
+    auto bad = store.request("POST", "/v1/pii_keys",
+                             json{{"cursor", 0}, {"keys", {{{"subject", "x"}, {"key_hex", "zz"}}}}}.dump());
+    REQUIRE(bad.has_value());
+    CHECK(bad->status == 400);
+    CHECK(bad->body.find("zz") == std::string::npos);  // what is wrong, never the key
+  }
+  auto by_admin = admin.request("POST", "/v1/pii_keys", json{{"cursor", 0}, {"keys", json::array()}}.dump());
+  REQUIRE(by_admin.has_value());
+  CHECK(by_admin->status == 403);
+  CHECK(sql_int_in_file(hq_db, "SELECT count(*) FROM pii_keys WHERE subject = 'alice'") == 0);
+
+  // Both stores forget her at their next sync; her money stays.
+  for (SyncedStore* s : {&a, &b}) {
+    auto applied = s->sync();
+    REQUIRE_MESSAGE(applied.status == REFPOS_OK, applied.message);
+    CHECK(applied.body["forgotten"] == 1);
+    CHECK(store_sql_int(s->data(), "SELECT count(*) FROM pii_keys WHERE subject = 'alice'") == 0);
+    CHECK(store_sql_int(s->data(), "SELECT count(*) FROM events WHERE type = 'customer_forgotten'"
+                                   " AND json_extract(body, '$.by') = 'head_office'") == 1);
+    CHECK(s->sync().body["forgotten"] == 0);
+  }
+  CHECK(store_sql_int(a.data(), "SELECT count(*) FROM leads WHERE sealed IS NOT NULL") == 0);
+  CHECK(a.wallet("alice")["balance_minor"] == balance);
+  CHECK(audit_store(a.data(), "store-a").empty());
+  CHECK(money_figures() == figures_before);  // head office's money facts too
+
+  // Forgotten at a till: head office drops its key and tells the other
+  // stores, not the one where it was asked.
+  REQUIRE(call_op(*b.store, "contact", json{{"customer_id", "bob"}, {"channel", "sms"},
+                                            {"address", "+1 212 555 0100"}, {"consent", true},
+                                            {"terminal_id", "till-1"}})
+              .status == REFPOS_OK);
+  REQUIRE(b.sync().body["keys_uploaded"] == 1);
+  CHECK(sql_int_in_file(hq_db, "SELECT count(*) FROM pii_keys WHERE subject = 'bob'") == 1);
+  REQUIRE(call_op(*b.store, "forget", json{{"customer_id", "bob"}, {"terminal_id", "office"}}).status ==
+          REFPOS_OK);
+  CHECK(b.sync().body["forgotten"] == 0);
+  CHECK(sql_int_in_file(hq_db, "SELECT count(*) FROM pii_keys WHERE subject = 'bob'") == 0);
+  CHECK(a.sync().body["forgotten"] == 1);
+  CHECK(store_sql_int(a.data(), "SELECT count(*) FROM events WHERE type = 'customer_forgotten'"
+                                " AND json_extract(body, '$.customer_id') = 'bob'") == 1);
+}
+
 TEST_CASE("sync: head office serves the chain's referral report to an admin, as HTML and JSON") {
   HqProcess hq;
   const TestChain& chain = TestChain::get();

@@ -9,6 +9,9 @@
 //   hq block-store head office refuses a store on every route
 //   hold release / hold forfeit
 //                  head office's review of referrer rewards a store held
+//   customer forget
+//                  a customer's contact data goes at head office and, at
+//                  their next sync, at every store; money facts stay
 //
 // The admin commands authenticate with an admin certificate folder made by
 // `refposctl admin issue` (admin.pem, admin.key, ca.pem); the URL comes from
@@ -175,6 +178,11 @@ struct HoldOptions {
   std::vector<std::string> txn_ids;
 };
 
+struct ForgetOptions {
+  AdminTarget target;
+  std::string customer_id;
+};
+
 std::string random_secret_hex() {
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1) fail("OpenSSL's random generator failed");
@@ -265,6 +273,20 @@ void add_hq_commands(CLI::App& app) {
         std::cout << admin_call(options->target, "POST", "/v1/admin/holds", body.dump()).dump() << "\n";
       });
     }
+  }
+  {
+    auto& group = command_group(app, "customer", "a customer's data across the chain");
+    auto options = std::make_shared<ForgetOptions>();
+    auto& cmd = add_command(group, "forget",
+                            "remove the customer's contact data (their own contacts, their leads' "
+                            "contacts) at head office now and at every store after its next sync; "
+                            "money facts (wallet, redemptions, sales) stay");
+    add_admin_target(cmd, options->target);
+    cmd.add_option("customer_id", options->customer_id, "the customer")->required();
+    cmd.callback([options] {
+      const json body = {{"customer_id", options->customer_id}};
+      std::cout << admin_call(options->target, "POST", "/v1/admin/forget", body.dump()).dump() << "\n";
+    });
   }
   {
     auto& group = command_group(app, "hq", "head office's own records");

@@ -15,7 +15,10 @@
 // Migration 1 = SQLite migrations 1-3 (changes, stores, events, ledger,
 // store_customers, redemptions, code_owners, conflicts, conflict_txns,
 // rule_sets, code_keys, revocations, incidents, fold_queue,
-// hold_decisions).
+// hold_decisions); migration 2 = SQLite migration 4 (pii_keys, forgotten).
+// pii_keys: unlike SQLite's secure_delete, PostgreSQL leaves a deleted key's
+// bytes in the table's dead tuples until VACUUM and in the WAL until it is
+// recycled: run with encrypted storage and bounded WAL archives.
 #include "hq/pg_storage.hpp"
 
 #include <libpq-fe.h>
@@ -171,6 +174,23 @@ CREATE TABLE hold_decisions (
   PRIMARY KEY (store_id, txn_id)
 );
 CREATE INDEX hold_decisions_by_change ON hold_decisions (store_id, change_seq);
+)sql",
+    // 2: contact-data keys from the stores, and the customers forgotten.
+    R"sql(
+CREATE TABLE pii_keys (
+  store_id text COLLATE "C" NOT NULL,
+  subject text COLLATE "C" NOT NULL,
+  key bytea NOT NULL CHECK (length(key) = 32),
+  PRIMARY KEY (store_id, subject)
+);
+CREATE INDEX pii_keys_by_subject ON pii_keys (subject);
+CREATE TABLE forgotten (
+  customer_id text COLLATE "C" PRIMARY KEY,
+  origin text COLLATE "C" NOT NULL,
+  forgotten_at_ms bigint NOT NULL,
+  change_seq bigint NOT NULL
+);
+CREATE INDEX forgotten_by_change ON forgotten (change_seq);
 )sql",
 };
 
@@ -769,6 +789,22 @@ constexpr Statement kHoldDecisionsSince{
     "hold_decisions_since",
     "SELECT txn_id, decision FROM hold_decisions WHERE store_id = $1 AND change_seq > $2"
     " ORDER BY change_seq, txn_id"};
+constexpr Statement kPutPiiKey{
+    "put_pii_key",
+    "INSERT INTO pii_keys (store_id, subject, key) VALUES ($1, $2, $3)"
+    " ON CONFLICT (store_id, subject) DO UPDATE SET key = excluded.key"};
+constexpr Statement kDeletePiiKeys{"delete_pii_keys", "DELETE FROM pii_keys WHERE subject = $1"};
+constexpr Statement kForgottenChange{"forgotten_change",
+                                     "SELECT change_seq FROM forgotten WHERE customer_id = $1"};
+constexpr Statement kSaveForgotten{
+    "save_forgotten",
+    "INSERT INTO forgotten (customer_id, origin, forgotten_at_ms, change_seq)"
+    " VALUES ($1, $2, $3, $4) ON CONFLICT (customer_id) DO UPDATE SET origin = excluded.origin,"
+    " forgotten_at_ms = excluded.forgotten_at_ms, change_seq = excluded.change_seq"};
+constexpr Statement kForgottenSince{
+    "forgotten_since",
+    "SELECT customer_id FROM forgotten WHERE change_seq > $2 AND origin <> $1"
+    " ORDER BY change_seq, customer_id"};
 constexpr Statement kLatestRules{
     "latest_rules",
     "SELECT version, document, signature_hex, change_seq FROM rule_sets"
@@ -1161,6 +1197,38 @@ Result<std::vector<sync::HoldDecision>> PgStorage::hold_decisions_since(const st
   return collect<sync::HoldDecision>(*rows, [](const Rows& r, int i) {
     return sync::HoldDecision{r.text(i, 0), r.text(i, 1)};
   });
+}
+
+Status PgStorage::put_pii_key(const std::string& store_id, const std::string& subject,
+                              const std::vector<std::uint8_t>& key) {
+  return done(
+      conn_->exec(kPutPiiKey, Params{}.text(store_id).text(subject).bytes(key.data(), key.size())));
+}
+
+Result<std::int64_t> PgStorage::delete_pii_keys(const std::string& subject) {
+  auto rows = conn_->exec(kDeletePiiKeys, Params{}.text(subject));
+  if (!rows) return rows.error();
+  return rows->affected();
+}
+
+Result<std::optional<std::int64_t>> PgStorage::forgotten_change(const std::string& customer_id) {
+  auto rows = conn_->exec(kForgottenChange, Params{}.text(customer_id));
+  if (!rows) return rows.error();
+  if (rows->size() == 0) return std::optional<std::int64_t>{};
+  return std::optional<std::int64_t>(rows->int64(0, 0));
+}
+
+Status PgStorage::save_forgotten(const std::string& customer_id, const std::string& origin,
+                                 std::int64_t at_ms, std::int64_t change_seq) {
+  return done(conn_->exec(kSaveForgotten,
+                          Params{}.text(customer_id).text(origin).integer(at_ms).integer(change_seq)));
+}
+
+Result<std::vector<std::string>> PgStorage::forgotten_since(const std::string& store_id,
+                                                            std::int64_t cursor) {
+  auto rows = conn_->exec(kForgottenSince, Params{}.text(store_id).integer(cursor));
+  if (!rows) return rows.error();
+  return first_column(*rows);
 }
 
 Result<std::optional<RulesRecord>> PgStorage::latest_rules() {

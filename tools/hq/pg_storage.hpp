@@ -129,6 +129,15 @@ class PgStorage final : public Storage {
   Result<std::vector<sync::HoldDecision>> hold_decisions_since(const std::string& store_id,
                                                                std::int64_t cursor) override;
 
+  Status put_pii_key(const std::string& store_id, const std::string& subject,
+                     const std::vector<std::uint8_t>& key) override;
+  Result<std::int64_t> delete_pii_keys(const std::string& subject) override;
+  Result<std::optional<std::int64_t>> forgotten_change(const std::string& customer_id) override;
+  Status save_forgotten(const std::string& customer_id, const std::string& origin,
+                        std::int64_t at_ms, std::int64_t change_seq) override;
+  Result<std::vector<std::string>> forgotten_since(const std::string& store_id,
+                                                   std::int64_t cursor) override;
+
   Result<std::optional<RulesRecord>> latest_rules() override;
   Status insert_rules(const RulesRecord& rules) override;
 

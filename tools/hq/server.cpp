@@ -231,6 +231,8 @@ constexpr Route kRoutes[] = {
     {"/v1/admin/code_keys", "POST", Access::admin},
     {"/v1/admin/revocations", "POST", Access::admin},
     {"/v1/admin/holds", "POST", Access::admin},
+    {"/v1/pii_keys", "POST", Access::store},
+    {"/v1/admin/forget", "POST", Access::admin},
     {"/v1/reports/referrals", "GET", Access::admin},
 };
 
@@ -308,6 +310,8 @@ RouteReply route_checked(Service& service, const RouteRequest& rq) {
   if (path == "/v1/admin/rules") return {service.publish_rules(caller, rq.body), {}};
   if (path == "/v1/admin/code_keys") return {service.put_code_key(caller, rq.body), {}};
   if (path == "/v1/admin/holds") return {service.decide_holds(caller, rq.body), {}};
+  if (path == "/v1/pii_keys") return {service.put_pii_keys(caller, rq.body), {}};
+  if (path == "/v1/admin/forget") return {service.forget(caller, rq.body), {}};
   return {service.revoke(caller, rq.body), {}};
 }
 

@@ -532,6 +532,16 @@ Status Folder::fold(const std::string& store_id, const sync::WireEvent& e,
                                       e.type + ":" + store_id + ":" + std::to_string(e.seq)},
                                      change);
   }
+  if (e.type == "customer_forgotten") {
+    // The customer asked at this store: head office's copies of their keys
+    // go, and every other store forgets them at its next pull. A store that
+    // forgot because head office told it to says so, and is not repeated.
+    const std::string customer = text_of(body, "customer_id");
+    if (customer.empty()) return ok_status();
+    if (auto removed = storage->delete_pii_keys(customer); !removed) return removed.error();
+    if (text_of(body, "by") == "head_office") return ok_status();
+    return storage->save_forgotten(customer, store_id, e.at_ms, change);
+  }
   if (e.type == "hold_released" || e.type == "hold_forfeited") {
     // The store applied head office's decision: its held entry moves.
     const std::string customer = text_of(body, "customer_id");
@@ -793,6 +803,9 @@ Result<sync::Updates> Service::Impl::collect_updates(const std::string& store_id
     if (!entries) return entries.error();
     u.wallets.push_back({customer, std::move(*entries)});
   }
+  auto forgotten = storage->forgotten_since(store_id, cursor);
+  if (!forgotten) return forgotten.error();
+  u.forgotten = std::move(*forgotten);
   auto holds = storage->hold_decisions_since(store_id, cursor);
   if (!holds) return holds.error();
   u.hold_decisions = std::move(*holds);
@@ -1082,6 +1095,68 @@ Reply Service::decide_holds(const Caller& caller, std::string_view body) {
   if (refused) return *refused;
   if (!st) return reply_for(st.error());
   return Reply{200, Json{{"decided", decided}, {"decision", decision}}};
+}
+
+Reply Service::put_pii_keys(const Caller& caller, std::string_view body) {
+  if (caller.role != Caller::Role::store) return forbidden("only a store puts its keys");
+  if (body.size() > sync::kMaxBodyBytes) return error_reply(413, "payload_too_large", "the keys: too large");
+  auto upload = sync::parse_key_upload(body);
+  if (!upload) return reply_for(upload.error());
+  std::int64_t stored = 0;
+  std::int64_t skipped = 0;
+  auto st = impl_->storage->write([&]() -> Status {
+    // What the store pushed is folded first: a forget it recorded before
+    // these keys must not delete them after.
+    if (auto caught_up = impl_->catch_up(); !caught_up) return caught_up;
+    stored = skipped = 0;
+    for (const auto& k : upload->keys) {
+      // Forgotten after what the store has pulled: it still holds the old
+      // key and will delete it at its next pull; head office keeps none.
+      auto forgotten = impl_->storage->forgotten_change(k.subject);
+      if (!forgotten) return forgotten.error();
+      if (*forgotten && **forgotten > upload->cursor) {
+        ++skipped;
+        continue;
+      }
+      const auto bytes = sync::parse_hash_hex(k.key_hex);  // 32 bytes, checked by the parser
+      if (!bytes) return make_error(ErrorKind::bad_request, "keys", "a key is not 64 hex digits");
+      if (auto put = impl_->storage->put_pii_key(caller.name, k.subject,
+                                                 {bytes->begin(), bytes->end()});
+          !put) {
+        return put;
+      }
+      ++stored;
+    }
+    return ok_status();
+  });
+  if (!st) return reply_for(st.error());
+  return Reply{200, Json{{"stored", stored}, {"skipped", skipped}}};
+}
+
+Reply Service::forget(const Caller& caller, std::string_view body) {
+  if (caller.role != Caller::Role::admin) return forbidden("an admin route");
+  auto doc = parse_admin_body(body, "the request");
+  if (!doc) return reply_for(doc.error());
+  wire::FieldReader r(*doc, "");
+  const std::string customer = r.id("customer_id");
+  if (auto fin = r.finish(); !fin) return reply_for(fin.error());
+  std::int64_t keys_removed = 0;
+  std::int64_t change_seq = 0;
+  auto st = impl_->storage->write([&]() -> Status {
+    // Keys a store uploaded with events not folded yet are in the table
+    // already; what is queued is folded first so nothing comes back after.
+    if (auto caught_up = impl_->catch_up(); !caught_up) return caught_up;
+    auto change = impl_->storage->next_change();
+    if (!change) return change.error();
+    change_seq = *change;
+    auto removed = impl_->storage->delete_pii_keys(customer);
+    if (!removed) return removed.error();
+    keys_removed = *removed;
+    return impl_->storage->save_forgotten(customer, "", impl_->clock.now_ms(), *change);
+  });
+  if (!st) return reply_for(st.error());
+  return Reply{200, Json{{"customer_id", customer}, {"keys_removed", keys_removed},
+                         {"change_seq", change_seq}}};
 }
 
 }  // namespace refpos::hq

@@ -92,6 +92,13 @@ class Service {
   // POST /v1/admin/holds: release or forfeit referrer rewards a store held
   // for review (docs/sync.md, "Held rewards").
   Reply decide_holds(const Caller& caller, std::string_view body);
+  // POST /v1/pii_keys: a store's sealing keys for its customers' contact
+  // data (docs/sync.md, "Contact data and forgetting"); a store puts only
+  // its own.
+  Reply put_pii_keys(const Caller& caller, std::string_view body);
+  // POST /v1/admin/forget {"customer_id"}: forgets a customer's contact data
+  // at head office and, at their next sync, at every store; money stays.
+  Reply forget(const Caller& caller, std::string_view body);
 
   // Starts the fold worker (a thread with its own connection); without it,
   // folding happens only when a pull or an admin change catches up.

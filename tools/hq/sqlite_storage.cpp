@@ -41,6 +41,15 @@
 //   hold_decisions   (store_id, txn_id) -> decision ('release'|'forfeit'),
 //                    change_seq: head office's review of a held referrer
 //                    reward, pulled by the store that held it.
+//
+// Migration 4:
+//   pii_keys         (store_id, subject) -> key: a store's sealing key for a
+//                    customer's contact data (a secret). The connection runs
+//                    with secure_delete, so a deleted key's bytes are
+//                    overwritten.
+//   forgotten        customer_id -> origin (the store where they asked, ''
+//                    for head office), forgotten_at_ms, change_seq: customers head
+//                    office forgot, pulled by every store but the origin.
 #include "hq/sqlite_storage.hpp"
 
 #include <algorithm>
@@ -196,6 +205,23 @@ CREATE TABLE hold_decisions (
   PRIMARY KEY (store_id, txn_id)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX hold_decisions_by_change ON hold_decisions(store_id, change_seq);
+)sql",
+    // 4: contact-data keys from the stores, and the customers forgotten.
+    R"sql(
+CREATE TABLE pii_keys (
+  store_id TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  key BLOB NOT NULL CHECK (length(key) = 32),
+  PRIMARY KEY (store_id, subject)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX pii_keys_by_subject ON pii_keys(subject);
+CREATE TABLE forgotten (
+  customer_id TEXT PRIMARY KEY,
+  origin TEXT NOT NULL,
+  forgotten_at_ms INTEGER NOT NULL,
+  change_seq INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX forgotten_by_change ON forgotten(change_seq);
 )sql",
 };
 
@@ -807,6 +833,59 @@ Result<std::vector<sync::HoldDecision>> SqliteStorage::hold_decisions_since(
   return collect<sync::HoldDecision>(**q, [](const Query& r) {
     return sync::HoldDecision{r.text(0), r.text(1)};
   });
+}
+
+Status SqliteStorage::put_pii_key(const std::string& store_id, const std::string& subject,
+                                  const std::vector<std::uint8_t>& key) {
+  auto q = db_->query(
+      "INSERT INTO pii_keys (store_id, subject, key) VALUES (?1, ?2, ?3)"
+      " ON CONFLICT (store_id, subject) DO UPDATE SET key = excluded.key");
+  if (q) {
+    (*q)->bind(1, std::string_view(store_id)).bind(2, std::string_view(subject));
+    (*q)->bind_blob(3, key);
+  }
+  return run(q);
+}
+
+Result<std::int64_t> SqliteStorage::delete_pii_keys(const std::string& subject) {
+  auto q = db_->query("DELETE FROM pii_keys WHERE subject = ?1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(subject));
+  if (auto st = (*q)->run(); !st) return st.error();
+  return static_cast<std::int64_t>(sqlite3_changes(db_->handle()));
+}
+
+Result<std::optional<std::int64_t>> SqliteStorage::forgotten_change(const std::string& customer_id) {
+  auto q = db_->query("SELECT change_seq FROM forgotten WHERE customer_id = ?1");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(customer_id));
+  auto row = (*q)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<std::int64_t>{};
+  return std::optional<std::int64_t>((*q)->int64(0));
+}
+
+Status SqliteStorage::save_forgotten(const std::string& customer_id, const std::string& origin,
+                                     std::int64_t at_ms, std::int64_t change_seq) {
+  auto q = db_->query(
+      "INSERT INTO forgotten (customer_id, origin, forgotten_at_ms, change_seq)"
+      " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (customer_id) DO UPDATE SET origin = excluded.origin,"
+      " forgotten_at_ms = excluded.forgotten_at_ms, change_seq = excluded.change_seq");
+  if (q) {
+    (*q)->bind(1, std::string_view(customer_id)).bind(2, std::string_view(origin));
+    (*q)->bind(3, at_ms).bind(4, change_seq);
+  }
+  return run(q);
+}
+
+Result<std::vector<std::string>> SqliteStorage::forgotten_since(const std::string& store_id,
+                                                                std::int64_t cursor) {
+  auto q = db_->query(
+      "SELECT customer_id FROM forgotten WHERE change_seq > ?2 AND origin <> ?1"
+      " ORDER BY change_seq, customer_id");
+  if (!q) return q.error();
+  (*q)->bind(1, std::string_view(store_id)).bind(2, cursor);
+  return collect<std::string>(**q, [](const Query& r) { return r.text(0); });
 }
 
 Result<std::optional<RulesRecord>> SqliteStorage::latest_rules() {

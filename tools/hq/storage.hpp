@@ -221,6 +221,27 @@ class Storage {
   virtual Result<std::vector<sync::HoldDecision>> hold_decisions_since(const std::string& store_id,
                                                                        std::int64_t cursor) = 0;
 
+  // Contact-data keys (docs/sync.md, "Contact data and forgetting"): each
+  // store's per-customer sealing keys, which open what its events seal for
+  // that customer. A key is a secret: never logged. Putting a key again
+  // replaces it (a customer forgotten and back has a new one).
+  virtual Status put_pii_key(const std::string& store_id, const std::string& subject,
+                             const std::vector<std::uint8_t>& key) = 0;
+  // Deletes every store's key for the customer (the bytes overwritten);
+  // how many went.
+  virtual Result<std::int64_t> delete_pii_keys(const std::string& subject) = 0;
+  // Customers head office forgot, with the change that announced it to the
+  // stores (a customer forgotten again gets the new change).
+  virtual Result<std::optional<std::int64_t>> forgotten_change(const std::string& customer_id) = 0;
+  // `origin`: the store where the customer asked, or "" for head office;
+  // that store has forgotten them already and is not told again (a consent
+  // the customer gave there after asking stays).
+  virtual Status save_forgotten(const std::string& customer_id, const std::string& origin,
+                                std::int64_t at_ms, std::int64_t change_seq) = 0;
+  // Customers forgotten after `cursor` that `store_id` must forget.
+  virtual Result<std::vector<std::string>> forgotten_since(const std::string& store_id,
+                                                           std::int64_t cursor) = 0;
+
   // Rule sets.
   virtual Result<std::optional<RulesRecord>> latest_rules() = 0;
   virtual Status insert_rules(const RulesRecord& rules) = 0;

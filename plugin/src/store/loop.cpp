@@ -151,7 +151,7 @@ Result<std::vector<std::uint8_t>> Store::pii_key(const std::string& subject, boo
   return bytes;
 }
 
-Result<std::int64_t> Store::forget(const std::string& customer_id) {
+Result<std::int64_t> forget_customer(Database& db, const std::string& customer_id) {
   std::int64_t removed = 0;
   const char* const kStatements[] = {
       "DELETE FROM pii_keys WHERE subject = ?1",
@@ -159,13 +159,17 @@ Result<std::int64_t> Store::forget(const std::string& customer_id) {
       "UPDATE leads SET sealed = NULL WHERE customer_id = ?1 AND sealed IS NOT NULL",
   };
   for (const char* sql : kStatements) {
-    auto q = db_->query(sql);
+    auto q = db.query(sql);
     if (!q) return q.error();
     (*q)->bind(1, std::string_view(customer_id));
     if (auto st = (*q)->run(); !st) return st.error();
-    removed += sqlite3_changes(db_->handle());
+    removed += sqlite3_changes(db.handle());
   }
   return removed;
+}
+
+Result<std::int64_t> Store::forget(const std::string& customer_id) {
+  return forget_customer(*db_, customer_id);
 }
 
 Result<bool> Store::lead_exists(const std::string& lead_id) {

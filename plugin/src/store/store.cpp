@@ -151,6 +151,11 @@ CREATE TABLE conflicts (
 ) STRICT;
 CREATE INDEX wallet_by_source ON wallet_entries(customer_id, source);
 )sql",
+    // 4: contact-data keys go to head office after each pull (docs/sync.md,
+    // "Contact data and forgetting"); `uploaded` marks those it holds.
+    R"sql(
+ALTER TABLE pii_keys ADD COLUMN uploaded INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));

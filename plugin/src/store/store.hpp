@@ -92,6 +92,13 @@ struct CustomerView {
   std::vector<CodeRecord> codes;
 };
 
+// Forgets a customer on `db`, in the caller's transaction: deletes their
+// sealing key (secure_delete overwrites it), identities and leads' sealed
+// contacts, so what the log seals for them no longer opens; money facts
+// stay. How many rows went. Shared by Store::forget (the till) and the sync
+// (head office forgot them).
+Result<std::int64_t> forget_customer(Database& db, const std::string& customer_id);
+
 class Store {
  public:
   // Opens or creates the store in `data_dir`, migrating its schema, and locks

@@ -366,6 +366,7 @@ std::string serialize_updates(const Updates& u) {
     holds.push_back(Json{{"txn_id", d.txn_id}, {"decision", d.decision}});
   }
   doc["hold_decisions"] = std::move(holds);
+  doc["forgotten"] = u.forgotten;
   return doc.dump();
 }
 
@@ -402,8 +403,45 @@ Result<Updates> parse_updates(std::string_view text) {
       !st) {
     return st.error();
   }
+  if (r.array("forgotten", false, 0, kMaxUpdateItems) != nullptr) {
+    auto forgotten = read_id_list(r, "forgotten");
+    u.forgotten = std::move(*forgotten);
+  }
   if (auto st = r.finish(); !st) return st.error();
   return u;
+}
+
+std::string serialize_key_upload(const PiiKeyUpload& upload) {
+  Json keys = Json::array();
+  for (const auto& k : upload.keys) keys.push_back(Json{{"subject", k.subject}, {"key_hex", k.key_hex}});
+  return Json{{"cursor", upload.cursor}, {"keys", std::move(keys)}}.dump();
+}
+
+Result<PiiKeyUpload> parse_key_upload(std::string_view text) {
+  auto doc = parse_top(text, "the keys");
+  if (!doc) return doc.error();
+  FieldReader r(*doc, "");
+  PiiKeyUpload out;
+  out.cursor = r.integer("cursor", 0, kMaxInt);
+  const auto read_key = [](const Json& object, const std::string& path) -> Result<PiiKeyItem> {
+    FieldReader k(object, path);
+    PiiKeyItem item;
+    item.subject = k.id("subject");
+    item.key_hex = k.text("key_hex", 64);
+    // The key's bytes are never echoed in an error: only what is wrong.
+    if (!k.failed() && (item.key_hex.size() != 64 ||
+                        item.key_hex.find_first_not_of("0123456789abcdef") != std::string::npos)) {
+      k.fail("key_hex", "must be 64 lower-case hexadecimal digits");
+    }
+    if (auto st = k.finish(); !st) return st.error();
+    return item;
+  };
+  if (auto st = read_objects(r, "keys", true, kMaxKeysPerUpload, out.keys, read_key); !st) {
+    return st.error();
+  }
+  if (!r.failed() && out.keys.empty()) r.fail("keys", "must hold at least one key");
+  if (auto st = r.finish(); !st) return st.error();
+  return out;
 }
 
 nlohmann::json error_body(const ProtocolError& error) {

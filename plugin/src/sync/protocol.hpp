@@ -110,9 +110,28 @@ struct Updates {
   std::vector<WalletUpdate> wallets;
   std::vector<ConflictNotice> conflicts;
   std::vector<HoldDecision> hold_decisions;  // absent from an older head office: none
+  std::vector<std::string> forgotten;        // customers to forget; absent: none
 };
 std::string serialize_updates(const Updates& updates);
 Result<Updates> parse_updates(std::string_view text);
+
+// POST /v1/pii_keys (docs/sync.md, "Contact data and forgetting"): the
+// store's sealing keys for customers' contact data, sent after a pull.
+// `cursor` is the store's cursor after that pull: head office keeps no key
+// of a customer it forgot after it, since the store has not forgotten them
+// yet. The keys are secrets: never logged on either side.
+inline constexpr std::size_t kMaxKeysPerUpload = 1000;
+struct PiiKeyItem {
+  std::string subject;  // the customer id
+  std::string key_hex;  // 64 hex digits
+  bool operator==(const PiiKeyItem&) const = default;
+};
+struct PiiKeyUpload {
+  std::int64_t cursor = 0;
+  std::vector<PiiKeyItem> keys;  // 1..kMaxKeysPerUpload
+};
+std::string serialize_key_upload(const PiiKeyUpload& upload);
+Result<PiiKeyUpload> parse_key_upload(std::string_view text);
 
 // {"error": {"code": "...", "message": "...", ...}} as sent by head office.
 struct ProtocolError {

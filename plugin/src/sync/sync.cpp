@@ -10,6 +10,7 @@
 #include "rules/ruleset.hpp"
 #include "store/database.hpp"
 #include "store/event_log.hpp"
+#include "store/store.hpp"
 #include "sync/protocol.hpp"
 
 namespace refpos::sync {
@@ -329,6 +330,19 @@ Status apply(const wire::StoreConfig& config, Database& db, const CheckedUpdates
     if (!applied) return applied.error();
     if (*applied) ++report.hold_decisions;
   }
+  // Customers head office forgot (at another store or on its own): their
+  // contact data goes here too; the event says who asked.
+  for (const auto& customer : u.forgotten) {
+    auto removed = store::forget_customer(db, customer);
+    if (!removed) return removed.error();
+    auto appended = store::append_event(
+        db, config.store_id, now, ruleset_version,
+        store::EventDraft{"customer_forgotten", json{{"customer_id", customer},
+                                                     {"terminal_id", nullptr},
+                                                     {"by", "head_office"}}});
+    if (!appended) return appended.error();
+  }
+  report.forgotten = u.forgotten.size();
   if (!u.revoked_stores.empty()) {
     if (auto st = set_meta(db, "revoked_stores", json(u.revoked_stores).dump()); !st) return st;
   }
@@ -340,7 +354,8 @@ Status apply(const wire::StoreConfig& config, Database& db, const CheckedUpdates
                {"revoked_codes", report.revoked_codes},
                {"wallets", report.wallets},
                {"conflicts", report.conflicts},
-               {"hold_decisions", report.hold_decisions}};
+               {"hold_decisions", report.hold_decisions},
+               {"forgotten", report.forgotten}};
   auto appended = store::append_event(db, config.store_id, now, ruleset_version,
                                       store::EventDraft{"sync_applied", std::move(body)});
   if (!appended) return appended.error();
@@ -376,6 +391,49 @@ Status pull(const wire::StoreConfig& config, Database& db, Transport& transport,
   return ok_status();
 }
 
+// After the pull: the sealing keys head office does not hold yet go up, so
+// that it can open the contact data its copy of the log seals (thank-you
+// messages, leads). Marked sent only once head office answered, and only if
+// unchanged meanwhile (a till may forget the customer during the sync). An
+// older head office without the route (404) gets none.
+Status upload_keys(Database& db, Transport& transport, SyncReport& report) {
+  for (;;) {
+    PiiKeyUpload upload;
+    upload.cursor = report.cursor;
+    std::vector<std::vector<std::uint8_t>> raw;
+    {
+      auto q = db.query("SELECT subject, key FROM pii_keys WHERE uploaded = 0 ORDER BY subject LIMIT ?1");
+      if (!q) return q.error();
+      (*q)->bind(1, static_cast<std::int64_t>(kMaxKeysPerUpload));
+      for (;;) {
+        auto row = (*q)->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        raw.push_back((*q)->blob(1));
+        store::Hash bytes{};
+        std::copy_n(raw.back().begin(), std::min(raw.back().size(), bytes.size()), bytes.begin());
+        upload.keys.push_back({(*q)->text(0), hash_hex(bytes)});
+      }
+    }
+    if (upload.keys.empty()) return ok_status();
+    auto answer = transport.request("POST", "/v1/pii_keys", serialize_key_upload(upload));
+    if (!answer) return answer.error();
+    if (answer->status == 404) return ok_status();
+    if (answer->status != 200) return refused(answer->status, answer->body, "the key upload");
+    auto tx = WriteTransaction::begin(db);
+    if (!tx) return tx.error();
+    for (std::size_t i = 0; i < upload.keys.size(); ++i) {
+      auto q = db.query("UPDATE pii_keys SET uploaded = 1 WHERE subject = ?1 AND key = ?2");
+      if (!q) return q.error();
+      (*q)->bind(1, std::string_view(upload.keys[i].subject)).bind_blob(2, raw[i]);
+      if (auto st = (*q)->run(); !st) return st;
+    }
+    if (auto st = (*tx)->commit(); !st) return st;
+    report.keys_uploaded += static_cast<std::int64_t>(upload.keys.size());
+    if (upload.keys.size() < kMaxKeysPerUpload) return ok_status();
+  }
+}
+
 class HttpsTransport final : public Transport {
  public:
   explicit HttpsTransport(HttpsClient& client) : client_(client) {}
@@ -400,6 +458,7 @@ Result<SyncReport> run_sync(const wire::StoreConfig& config, Transport& transpor
   SyncReport report;
   if (auto st = push(config, **db, transport, progress, report); !st) return st.error();
   if (auto st = pull(config, **db, transport, clock, progress, report); !st) return st.error();
+  if (auto st = upload_keys(**db, transport, report); !st) return st.error();
   report.next_sync_at_ms = next_sync_at_ms(config, clock.now_ms());
   return report;
 }
@@ -456,6 +515,8 @@ std::string report_json(const SyncReport& r) {
               {"wallets", r.wallets},
               {"conflicts", r.conflicts},
               {"hold_decisions", r.hold_decisions},
+              {"forgotten", r.forgotten},
+              {"keys_uploaded", r.keys_uploaded},
               {"next_sync_at_ms", r.next_sync_at_ms}}
       .dump();
 }

@@ -44,6 +44,8 @@ struct SyncReport {
   std::size_t wallets = 0;
   std::size_t conflicts = 0;
   std::size_t hold_decisions = 0;  // held rewards released or forfeited by this sync
+  std::size_t forgotten = 0;       // customers head office told this store to forget
+  std::int64_t keys_uploaded = 0;  // contact-data keys head office took
   std::int64_t next_sync_at_ms = 0;  // this store's next slot in its window
 };
 
