@@ -30,6 +30,7 @@ std::string last_dl_error() {
 
 // The render slot (ABI 1.1) is read only if the table reaches past it.
 constexpr std::size_t kSlotsEndAbi11 = offsetof(refpos_api, render) + sizeof(refpos_api::render);
+constexpr std::size_t kSlotsEndAbi12 = offsetof(refpos_api, call) + sizeof(refpos_api::call);
 constexpr std::size_t kSlotsEndAbi13 = offsetof(refpos_api, sync) + sizeof(refpos_api::sync);
 
 // Why the table cannot be used by this host, or "" if it can.
@@ -192,6 +193,23 @@ Reply Store::render(std::string_view request_json) {
   if (!reply.ok()) {
     reply.message = api_->last_error(handle_.get());
   }
+  return reply;
+}
+
+Reply Store::operation(const std::string& name, std::string_view request_json) {
+  Reply reply;
+  if (api_->struct_size < kSlotsEndAbi12 || api_->call == nullptr) {
+    reply.status = REFPOS_E_VERSION;
+    reply.message = "the plugin provides ABI " + abi_version_text(api_->abi_version) +
+                    ", without call (ABI 1.2)";
+    return reply;
+  }
+  char* raw_answer = nullptr;
+  reply.status = api_->call(handle_.get(), name.c_str(), request_json.data(), request_json.size(),
+                            &raw_answer);
+  const PluginBuffer answer(raw_answer, BufferFree{api_});
+  if (answer != nullptr) reply.answer = answer.get();
+  if (!reply.ok()) reply.message = api_->last_error(handle_.get());
   return reply;
 }
 

@@ -101,6 +101,11 @@ class Store {
   [[nodiscard]] bool can_render() const;
   Reply render(std::string_view request_json);
 
+  // ABI 1.2: a named operation of the referral loop (refpos.h, call:
+  // "ask_outcome", "lead", "contact", "forget", "install_rules"). Without
+  // the slot the reply is REFPOS_E_VERSION without calling the plugin.
+  Reply operation(const std::string& name, std::string_view request_json);
+
   // ABI 1.3: one sync with head office; `progress` sees each step ("push",
   // events acknowledged of events to send; "pull", 0 or 1 of 1). Without the
   // slot the reply is REFPOS_E_VERSION without calling the plugin.

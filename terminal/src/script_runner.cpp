@@ -15,8 +15,14 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 7> kCallOps = {"preview",  "commit",  "reverse", "issue_code",
-                                                      "customer", "reprint", "sync"};
+constexpr std::array<std::string_view, 11> kCallOps = {
+    "preview", "commit", "reverse",     "issue_code", "customer", "reprint",
+    "sync",    "lead",   "ask_outcome", "contact",    "forget"};
+// Ops that go through the plugin's `call` slot under their own name.
+constexpr std::array<std::string_view, 4> kLoopOps = {"lead", "ask_outcome", "contact", "forget"};
+constexpr std::string_view kOpList =
+    "echo, preview, commit, reverse, issue_code, customer, reprint, sync, lead, ask_outcome, "
+    "contact or forget";
 
 bool is_call_op(std::string_view op) {
   for (const std::string_view known : kCallOps) {
@@ -51,14 +57,12 @@ std::string parse_step(std::string_view line, const std::set<std::string, std::l
   }
   const auto op = object.find("op");
   if (op == object.end() || !op->is_string()) {
-    return "\"op\" must be a string: echo, " + std::string("preview, commit, reverse, ") +
-           "issue_code, customer, reprint or sync";
+    return "\"op\" must be a string: " + std::string(kOpList);
   }
   step.op = op->get<std::string>();
   const bool echo = step.op == "echo";
   if (!echo && !is_call_op(step.op)) {
-    return "unknown op \"" + step.op +
-           "\"; expected echo, preview, commit, reverse, issue_code, customer, reprint or sync";
+    return "unknown op \"" + step.op + "\"; expected " + std::string(kOpList);
   }
   for (const auto& [key, value] : object.items()) {
     const bool allowed =
@@ -150,6 +154,9 @@ Reply call_store(Store& store, std::string_view op, const std::string& request) 
   }
   if (op == "issue_code") {
     return store.issue_code(request);
+  }
+  for (const std::string_view loop_op : kLoopOps) {
+    if (op == loop_op) return store.operation(std::string(op), request);
   }
   if (op == "sync") {
     // Progress on stderr, so a script's stdout stays the answers.
