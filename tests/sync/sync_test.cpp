@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "crypto/ed25519.hpp"
+#include "exports.hpp"
 #include "harness.hpp"
 #include "plugin.hpp"
 #include "schema_check.hpp"
@@ -78,6 +79,25 @@ struct SyncedStore {
   }
   std::string data() const { return dir.str() + "/data"; }
 };
+
+// Head office's follow-up export of `kind` for January 2026 (the test
+// clock's month), on its file as it runs, with the shipped templates.
+refpos::report::Export chain_export(const std::string& hq_db, refpos::report::ExportKind kind) {
+  using namespace refpos::report;
+  ExportRequest request;
+  request.path = hq_db;
+  request.kind = kind;
+  auto period = parse_period("2026-01-01", "2026-02-01", "");
+  REQUIRE(period.ok());
+  request.period = *period;
+  auto templates = load_templates(std::string(REFPOS_SOURCE_DIR) + "/assets/exports", kind,
+                                  request.channels);
+  REQUIRE(templates.ok());
+  request.templates = std::move(*templates);
+  auto built = build_export(request);
+  REQUIRE_MESSAGE(built.ok(), built.error().describe());
+  return std::move(*built);
+}
 
 json with_code(json request, const std::string& code) {
   request["code"] = code;
@@ -358,6 +378,17 @@ TEST_CASE("sync: contact keys go to head office; forgetting there reaches every 
   }
   const std::int64_t balance = a.wallet("alice")["balance_minor"].get<std::int64_t>();
   REQUIRE(balance > 0);
+  // With the keys, head office can thank Alice (her friend redeemed at B)
+  // and follow up her lead, on the channels they agreed to.
+  using refpos::report::ExportKind;
+  const auto thanks = chain_export(hq_db, ExportKind::thanks);
+  REQUIRE(thanks.messages.size() == 1);
+  CHECK(thanks.messages[0].recipient_id == "alice");
+  CHECK(thanks.messages[0].to == "alice.moreau@example.com");
+  CHECK(thanks.messages[0].body.find("Alice") != std::string::npos);
+  const auto leads = chain_export(hq_db, ExportKind::leads);
+  REQUIRE(leads.messages.size() == 1);
+  CHECK(leads.messages[0].to == "+44 20 7946 0000");
 
   // The store's own routes: a key upload with a cursor from before a forget
   // keeps nothing (that store has not forgotten yet); a bad key is 400; an
@@ -380,6 +411,9 @@ TEST_CASE("sync: contact keys go to head office; forgetting there reaches every 
   REQUIRE_MESSAGE(forgot->status == 200, forgot->body);
   CHECK(json::parse(forgot->body)["keys_removed"] == 1);
   CHECK(sql_int_in_file(hq_db, "SELECT count(*) FROM pii_keys WHERE subject = 'alice'") == 0);
+  // Forgotten at once at head office: no export names her or her lead.
+  CHECK(chain_export(hq_db, ExportKind::thanks).messages.empty());
+  CHECK(chain_export(hq_db, ExportKind::leads).messages.empty());
   {
     TlsClient store(hq.port(), chain.store_a);
     REQUIRE(store.handshake_ok());
