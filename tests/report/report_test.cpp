@@ -303,6 +303,16 @@ TEST_CASE("engine: CSV fields are quoted as RFC 4180 says, one section per table
   CHECK(report::csv_field("two\nlines") == "\"two\nlines\"");
   CHECK(report::csv_field("cr\rhere") == "\"cr\rhere\"");
   CHECK(report::csv_field("") == "");
+  // Formulas are shown as text; numbers and phone numbers stay as they are.
+  CHECK(report::csv_field("=1+2") == "'=1+2");
+  CHECK(report::csv_field("@SUM(A1:A9)") == "'@SUM(A1:A9)");
+  CHECK(report::csv_field("-2+3+cmd|' /C calc'!A0") == "'-2+3+cmd|' /C calc'!A0");
+  CHECK(report::csv_field("+HYPERLINK(\"http://x\")") == "\"'+HYPERLINK(\"\"http://x\"\")\"");
+  CHECK(report::csv_field("=a,b") == "\"'=a,b\"");
+  CHECK(report::csv_field("\t=1") == "'\t=1");
+  CHECK(report::csv_field("-500") == "-500");
+  CHECK(report::csv_field("+1 (212) 555-0100") == "+1 (212) 555-0100");
+  CHECK(report::csv_field("0.25") == "0.25");
 
   report::Report r;
   r.period = *report::parse_period(kScenarioFrom, kScenarioTo, "");

@@ -48,7 +48,19 @@ void group_record(CsvWriter& w, const std::string& currency, std::string_view gr
 
 }  // namespace
 
-std::string csv_field(std::string_view text) {
+bool looks_like_formula(std::string_view text) {
+  if (text.empty()) return false;
+  const char first = text.front();
+  if (first == '=' || first == '@' || first == '\t' || first == '\r') return true;
+  // A number or a phone number holds nothing a formula could call.
+  if (first == '+' || first == '-') return text.find_first_not_of("0123456789 +-().") != std::string_view::npos;
+  return false;
+}
+
+std::string csv_field(std::string_view raw) {
+  std::string guarded;
+  if (looks_like_formula(raw)) guarded = "'" + std::string(raw);
+  const std::string_view text = guarded.empty() ? raw : std::string_view(guarded);
   if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
   std::string out = "\"";
   for (const char c : text) {

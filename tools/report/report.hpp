@@ -235,7 +235,12 @@ std::string render_json(const Report& report);  // docs/reports.md, "JSON"
 std::string render_csv(const Report& report);   // one section per table, RFC 4180
 std::string render_html(const Report& report);  // one page, inline SVG, no script
 
-// RFC 4180 field: quoted when it holds a comma, quote, CR or LF.
+// RFC 4180 field: quoted when it holds a comma, quote, CR or LF. A field a
+// spreadsheet would run as a formula (CSV injection: it starts with = @ tab
+// CR, or with + - and holds more than a number or a phone number's
+// characters) gets a leading apostrophe, which spreadsheets show as text:
+// names and ids come from tills and customers.
+bool looks_like_formula(std::string_view text);
 std::string csv_field(std::string_view text);
 // A ratio as JSON writes it (shortest round trip), or "null".
 std::string ratio_text(const std::optional<double>& ratio);
