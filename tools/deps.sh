@@ -12,6 +12,7 @@ REFPOS_APT_PACKAGES=(
   libqrcodegencpp-dev libpng-dev libcli11-dev doctest-dev
   libpq-dev           # head office on PostgreSQL (tools/hq/pg_storage.cpp)
   postgresql-15       # tests: a throwaway cluster per test process (tests/support/pg_cluster.cpp)
+  haproxy             # tests: two refpos-hq behind it in TLS passthrough (tests/scale/, assets/haproxy/)
   console-setup-linux  # receipt preview font (public domain), read at build time
   zbar-tools sqlite3 openssl                                          # tests and demo
   chromium                                      # tests: the HTML report in a real browser
