@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,8 +37,9 @@ BenchChain make_chain(const std::string& folder, std::size_t stores);
 // Failures are BenchErrors.
 class HqServer {
  public:
+  // `database`: "" for SQLite in the folder, or a postgresql:// URL.
   HqServer(const std::string& hq_path, const std::string& folder, const BenchChain& chain,
-           std::int64_t header_timeout_ms);
+           std::int64_t header_timeout_ms, const std::string& database = {});
   HqServer(const HqServer&) = delete;
   HqServer& operator=(const HqServer&) = delete;
 
@@ -75,8 +77,18 @@ struct IngestResult {
   // head office's fold_backlog is 0, read from /v1/status.
   std::int64_t fold_drain_ns = 0;
 };
-IngestResult run_ingest(const HqServer& server, const BenchChain& chain, const std::string& folder,
-                        const std::vector<sync::WireEvent>& events, std::size_t batch_size);
+// The baseline: the same rows written raw, one transaction per batch,
+// filling raw_ns and raw_txn_ns.
+using RawBaseline = std::function<void(const std::string& store_id, const std::vector<sync::WireEvent>& events,
+                                       std::size_t batch_size, IngestResult& result)>;
+// Raw SQLite inserts into `folder`/raw.sqlite3 (WAL, synchronous=FULL).
+RawBaseline raw_sqlite_baseline(const std::string& folder);
+// Raw COPY into a table shaped like head office's events, in the database
+// at `url` (pg_raw.cpp).
+RawBaseline raw_copy_baseline(const std::string& url);
+
+IngestResult run_ingest(const HqServer& server, const BenchChain& chain, const std::vector<sync::WireEvent>& events,
+                        std::size_t batch_size, const RawBaseline& raw);
 
 // ---- many stores at once -------------------------------------------------
 
@@ -96,7 +108,9 @@ struct StoresResult {
   std::vector<std::int64_t> store_ns;  // per store: first push to pull answer
   std::vector<std::string> errors;     // the first few
 };
-StoresResult run_stores(const HqServer& server, const BenchChain& chain, std::size_t events_per_store,
-                        std::size_t batch_size);
+// Store s talks to ports[s % ports.size()] (one head office, or several
+// instances on one database); the admin check asks the first.
+StoresResult run_stores(const std::vector<std::uint16_t>& ports, const BenchChain& chain,
+                        std::size_t events_per_store, std::size_t batch_size);
 
 }  // namespace refpos::bench

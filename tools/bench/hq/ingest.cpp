@@ -78,8 +78,26 @@ class RawDb {
 
 }  // namespace
 
-IngestResult run_ingest(const HqServer& server, const BenchChain& chain, const std::string& folder,
-                        const std::vector<sync::WireEvent>& events, std::size_t batch_size) {
+RawBaseline raw_sqlite_baseline(const std::string& folder) {
+  return [folder](const std::string& store_id, const std::vector<sync::WireEvent>& events, std::size_t batch_size,
+                  IngestResult& r) {
+    RawDb raw(folder + "/raw.sqlite3");
+    r.raw_txn_ns.reserve((events.size() + batch_size - 1) / batch_size);
+    const auto raw_start = BenchClock::now();
+    for (std::size_t first = 0; first < events.size(); first += batch_size) {
+      const auto t0 = BenchClock::now();
+      raw.exec("BEGIN");
+      for (std::size_t i = first; i < std::min(events.size(), first + batch_size); ++i)
+        raw.insert(store_id, events[i]);
+      raw.exec("COMMIT");
+      r.raw_txn_ns.push_back(elapsed_ns(t0, BenchClock::now()));
+    }
+    r.raw_ns = elapsed_ns(raw_start, BenchClock::now());
+  };
+}
+
+IngestResult run_ingest(const HqServer& server, const BenchChain& chain, const std::vector<sync::WireEvent>& events,
+                        std::size_t batch_size, const RawBaseline& raw) {
   IngestResult r;
   r.events = events.size();
   const std::string& store_id = chain.store_ids.at(0);
@@ -135,19 +153,8 @@ IngestResult run_ingest(const HqServer& server, const BenchChain& chain, const s
   r.fold_drain_ns = elapsed_ns(last_ack, BenchClock::now());
   client->reset();
 
-  // The same rows, in transactions of the same size, into a file next to
-  // the head office's.
-  RawDb raw(folder + "/raw.sqlite3");
-  r.raw_txn_ns.reserve(requests.size());
-  const auto raw_start = BenchClock::now();
-  for (std::size_t first = 0; first < events.size(); first += batch_size) {
-    const auto t0 = BenchClock::now();
-    raw.exec("BEGIN");
-    for (std::size_t i = first; i < std::min(events.size(), first + batch_size); ++i) raw.insert(store_id, events[i]);
-    raw.exec("COMMIT");
-    r.raw_txn_ns.push_back(elapsed_ns(t0, BenchClock::now()));
-  }
-  r.raw_ns = elapsed_ns(raw_start, BenchClock::now());
+  // The same rows, in transactions of the same size, written raw.
+  raw(store_id, events, batch_size, r);
   return r;
 }
 

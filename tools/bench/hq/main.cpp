@@ -37,6 +37,9 @@
 
 #include "bench_error.hpp"
 #include "hq_bench.hpp"
+#ifdef REFPOS_BENCH_POSTGRES
+#include "pg_cluster.hpp"
+#endif
 #include "machine_load.hpp"
 #include "temp_folder.hpp"
 
@@ -61,6 +64,10 @@ struct Options {
   // max_connections (2048) would need at that rate (docs/benchmarks.md).
   double rss_limit_mib = 256;
   double min_ingest_ratio = 0.5;
+  // Head office on a throwaway PostgreSQL cluster instead of SQLite; the
+  // ingest baseline is then a raw COPY into the same database.
+  bool postgres = false;
+  std::size_t instances = 1;  // head offices the stores spread over (postgres)
 };
 
 std::string fixed(double value, int decimals) {
@@ -141,8 +148,13 @@ void define_flags(CLI::App& app, Options& o) {
       ->type_name("N")->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))->capture_default_str();
   app.add_option("--store-batch", o.store_batch, "events per batch for those stores")
       ->type_name("N")->check(CLI::Range(std::size_t{1}, refpos::sync::kMaxBatchEvents))->capture_default_str();
-  app.add_option("--rss-limit-mib", o.rss_limit_mib, "budget: the server's peak resident set (VmHWM)")
+  app.add_option("--rss-limit-mib", o.rss_limit_mib, "budget: each server's peak resident set (VmHWM)")
       ->type_name("MIB")->check(CLI::Range(1.0, 1e6))->capture_default_str();
+  app.add_flag("--postgres", o.postgres,
+               "head office on a throwaway PostgreSQL 15 cluster (Debian's binaries); the ingest baseline "
+               "is a raw COPY into the same database");
+  app.add_option("--instances", o.instances, "stores: head-office instances on one database (needs --postgres)")
+      ->type_name("N")->check(CLI::Range(std::size_t{1}, std::size_t{8}))->capture_default_str();
 }
 
 }  // namespace
@@ -169,6 +181,16 @@ int main(int argc, char** argv) {
     std::cerr << "refpos-bench-hq: nothing to run (--events 0 and --stores 0)\n";
     return kExitUsage;
   }
+  if (o.instances > 1 && !o.postgres) {
+    std::cerr << "refpos-bench-hq: --instances above 1 needs --postgres (instances share one database)\n";
+    return kExitUsage;
+  }
+#ifndef REFPOS_BENCH_POSTGRES
+  if (o.postgres) {
+    std::cerr << "refpos-bench-hq: built without the PostgreSQL test cluster (REFPOS_BUILD_TESTS=OFF)\n";
+    return kExitUsage;
+  }
+#endif
 
   try {
     const std::string nofile = raise_open_files();
@@ -178,40 +200,60 @@ int main(int argc, char** argv) {
     const BenchChain chain = make_chain(folder.path(), std::max<std::size_t>(o.stores, 1));
     const std::int64_t chain_ns = elapsed_ns(chain_start, BenchClock::now());
 
+    // One database per run: ingest's and the stores' (both use store-0001).
+    std::string ingest_db, stores_db, backend = "SQLite " + std::string(sqlite3_libversion());
+#ifdef REFPOS_BENCH_POSTGRES
+    std::optional<refpos::test::PgCluster> cluster;
+    if (o.postgres) {
+      cluster.emplace();
+      ingest_db = cluster->create_database("bench_ingest");
+      stores_db = cluster->create_database("bench_stores");
+      backend = "PostgreSQL 15 (throwaway cluster, Unix socket)";
+    }
+#endif
+    const std::string raw_name = o.postgres ? "raw COPY" : "raw SQLite";
+
     // The stores' connections wait, connected and silent, until all of them
     // are: longer than the default 10 s header deadline with 1000 of them.
-    HqServer server(o.hq_path, folder.path(), chain, 300'000);
+    HqServer server(o.hq_path, folder.path(), chain, 300'000, ingest_db);
 
     std::optional<IngestResult> ingest;
     if (o.events > 0) {
       const auto events = make_events(chain.store_ids.at(0), o.events);
-      ingest = run_ingest(server, chain, folder.path(), events, o.batch);
+      ingest = run_ingest(server, chain, events, o.batch,
+                          o.postgres ? raw_copy_baseline(ingest_db) : raw_sqlite_baseline(folder.path()));
     }
     std::optional<StoresResult> stores;
     const std::int64_t rss_after_ingest = server.peak_resident_bytes();
-    std::int64_t peak_rss = 0;
+    std::vector<std::int64_t> peak_rss;  // per instance
     int server_exit = 0;
-    std::optional<HqServer> fresh;
     if (o.stores > 0) {
-      // A fresh head office for the stores (ingest's store is store-0001 too,
+      // Fresh head offices for the stores (ingest's store is store-0001 too,
       // and its peak resident set must not count here).
       server_exit = server.stop();
-      const std::string stores_folder = folder.child("stores");
-      if (::mkdir(stores_folder.c_str(), 0700) != 0) throw BenchError("cannot create " + stores_folder);
-      fresh.emplace(o.hq_path, stores_folder, chain, 300'000);
-      stores = run_stores(*fresh, chain, o.store_events, o.store_batch);
-      peak_rss = fresh->peak_resident_bytes();
-      const int code = fresh->stop();
-      if (server_exit == 0) server_exit = code;
+      std::vector<std::unique_ptr<HqServer>> fresh;
+      std::vector<std::uint16_t> ports;
+      for (std::size_t i = 0; i < o.instances; ++i) {
+        const std::string stores_folder = folder.child("stores-" + std::to_string(i + 1));
+        if (::mkdir(stores_folder.c_str(), 0700) != 0) throw BenchError("cannot create " + stores_folder);
+        fresh.push_back(std::make_unique<HqServer>(o.hq_path, stores_folder, chain, 300'000, stores_db));
+        ports.push_back(fresh.back()->port());
+      }
+      stores = run_stores(ports, chain, o.store_events, o.store_batch);
+      for (auto& f : fresh) {
+        peak_rss.push_back(f->peak_resident_bytes());
+        const int code = f->stop();
+        if (server_exit == 0) server_exit = code;
+      }
     } else {
-      peak_rss = rss_after_ingest;
+      peak_rss.push_back(rss_after_ingest);
       server_exit = server.stop();
     }
     const double load_after = one_minute_load_average();
 
     // ---- report ----
     std::ostream& out = std::cout;
-    out << "refpos head-office benchmark: SQLite " << sqlite3_libversion() << "\n";
+    out << "refpos head-office benchmark: " << backend << "\n";
     out << "hq       " << o.hq_path << "\n";
     const std::string fs = file_system_name(folder.path());
     out << "folder   " << folder.path() << " (" << fs << ")"
@@ -233,12 +275,13 @@ int main(int argc, char** argv) {
           << ingest->body_bytes / static_cast<std::int64_t>(ingest->events) << " B on average), "
           << ingest->batches << " batches of up to " << o.batch << " ("
           << ingest->request_bytes / static_cast<std::int64_t>(ingest->batches)
-          << " B per request) over one connection; raw SQLite: the same rows, one transaction per batch\n";
+          << " B per request) over one connection; " << raw_name
+          << ": the same rows, one transaction per batch\n";
       const auto batch = summarize(ingest->batch_ns);
       const auto raw_txn = summarize(ingest->raw_txn_ns);
-      rows.push_back({"ingest rate", rate(ingest_rate, "events/s"), rate(raw_rate, "rows/s (raw SQLite)"),
+      rows.push_back({"ingest rate", rate(ingest_rate, "events/s"), rate(raw_rate, ("rows/s (" + raw_name + ")").c_str()),
                       fixed(ratio, 2), ">= " + fixed(o.min_ingest_ratio, 1), verdict(ok)});
-      rows.push_back({"ingest, wall", duration(ingest->ingest_ns), duration(ingest->raw_ns) + " (raw SQLite)",
+      rows.push_back({"ingest, wall", duration(ingest->ingest_ns), duration(ingest->raw_ns) + " (" + raw_name + ")",
                       fixed(static_cast<double>(ingest->ingest_ns) / static_cast<double>(ingest->raw_ns), 2), "-",
                       "-"});
       rows.push_back({"batch p50", duration(batch.p50_ns), duration(raw_txn.p50_ns) + " (raw txn p50)",
@@ -249,9 +292,10 @@ int main(int argc, char** argv) {
       const double folded_rate = static_cast<double>(ingest->events) /
                                  (static_cast<double>(ingest->ingest_ns + ingest->fold_drain_ns) / 1e9);
       rows.push_back({"folded after last ack", duration(ingest->fold_drain_ns), "-", "-", "-", "-"});
-      rows.push_back({"pushed and folded", rate(folded_rate, "events/s"), rate(raw_rate, "rows/s (raw SQLite)"),
+      rows.push_back({"pushed and folded", rate(folded_rate, "events/s"),
+                      rate(raw_rate, ("rows/s (" + raw_name + ")").c_str()),
                       fixed(folded_rate / raw_rate, 2), "-", "-"});
-      if (!stores) rows.push_back({"server resident, peak", mib(peak_rss), "-", "-", "-", "-"});
+      if (!stores) rows.push_back({"server resident, peak", mib(peak_rss.at(0)), "-", "-", "-", "-"});
       else rows.push_back({"server resident after ingest", mib(rss_after_ingest), "-", "-", "-", "-"});
     }
     bool lost = false;
@@ -259,21 +303,28 @@ int main(int argc, char** argv) {
       const auto& s = *stores;
       const std::int64_t limit = static_cast<std::int64_t>(o.rss_limit_mib * 1048576.0);
       const bool all_done = s.completed == s.stores && s.stores_short == 0;
-      const bool rss_ok = peak_rss < limit;
+      bool rss_ok = true;
+      for (const auto peak : peak_rss) rss_ok = rss_ok && peak < limit;
       lost = s.stores_lost > 0;
       pass = pass && all_done && rss_ok && !lost;
       out << "stores   " << s.stores << " stores, each its own certificate, connection and thread; all connected "
           << "before any pushes; " << o.store_events << " events each in batches of " << o.store_batch
-          << ", then one GET /v1/updates; checked with GET /v1/status as an admin\n";
+          << ", then one GET /v1/updates; checked with GET /v1/status as an admin"
+          << (o.instances > 1 ? "; store i talks to instance i mod " + std::to_string(o.instances) : std::string())
+          << "\n";
       const std::string n = std::to_string(s.stores);
       rows.push_back({"stores completed", std::to_string(s.completed), n, "-", "all", verdict(s.completed == s.stores)});
       rows.push_back({"events held by head office", std::to_string(s.events_verified), std::to_string(s.events_sent) +
                       " (sent)", "-", "all, none lost", verdict(s.stores_short == 0 && !lost)});
       rows.push_back({"events acked to the stores", std::to_string(s.events_acked), std::to_string(s.events_sent) +
                       " (sent)", "-", "-", "-"});
-      rows.push_back({"server resident, peak (VmHWM)", mib(peak_rss), mib(limit) + " (budget)",
-                      fixed(static_cast<double>(peak_rss) / static_cast<double>(limit), 2),
-                      "< " + fixed(o.rss_limit_mib, 0) + " MiB", verdict(rss_ok)});
+      for (std::size_t i = 0; i < peak_rss.size(); ++i) {
+        const std::string who = peak_rss.size() > 1 ? "instance " + std::to_string(i + 1) + " resident, peak (VmHWM)"
+                                                    : std::string("server resident, peak (VmHWM)");
+        rows.push_back({who, mib(peak_rss[i]), mib(limit) + " (budget)",
+                        fixed(static_cast<double>(peak_rss[i]) / static_cast<double>(limit), 2),
+                        "< " + fixed(o.rss_limit_mib, 0) + " MiB", verdict(peak_rss[i] < limit)});
+      }
       rows.push_back({"connect, all stores (wall)", duration(s.connect_ns), "-", "-", "-", "-"});
       rows.push_back({"sync, all stores (wall)", duration(s.sync_ns), "-", "-", "-", "-"});
       if (!s.store_ns.empty()) {

@@ -71,9 +71,9 @@ std::string random_hex(std::size_t bytes) {
 // Writes `folder`/hq.json and starts refpos-hq on it (HqServer's member
 // initialiser: HqChild is neither copied nor moved, the prvalue is elided).
 process::HqChild start_hq(const std::string& hq_path, const std::string& folder, const BenchChain& chain,
-                          std::int64_t header_timeout_ms) {
+                          std::int64_t header_timeout_ms, const std::string& database) {
   const std::string config_path = folder + "/hq.json";
-  const nlohmann::json config = {{"listen", "127.0.0.1"},
+  nlohmann::json config = {{"listen", "127.0.0.1"},
                                  {"port", 0},
                                  {"data_dir", folder + "/hq-data"},
                                  {"ca_file", chain.ca_file},
@@ -82,6 +82,7 @@ process::HqChild start_hq(const std::string& hq_path, const std::string& folder,
                                  {"key_file", chain.hq_key_file},
                                  {"signing_key_file", chain.signing_key_file},
                                  {"header_timeout_ms", header_timeout_ms}};
+  if (!database.empty()) config["database"] = database;
   write_file(config_path, config.dump(2), 0644);
   process::HqChildOptions options;
   options.executable = hq_path;
@@ -134,8 +135,8 @@ BenchChain make_chain(const std::string& folder, std::size_t stores) {
 }
 
 HqServer::HqServer(const std::string& hq_path, const std::string& folder, const BenchChain& chain,
-                   std::int64_t header_timeout_ms)
-    : child_(start_hq(hq_path, folder, chain, header_timeout_ms)) {}
+                   std::int64_t header_timeout_ms, const std::string& database)
+    : child_(start_hq(hq_path, folder, chain, header_timeout_ms, database)) {}
 
 std::int64_t HqServer::peak_resident_bytes() const {
   try {

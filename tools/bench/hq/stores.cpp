@@ -37,8 +37,8 @@ std::string http_error(const char* what, const Result<sync::HttpResponse>& answe
 
 }  // namespace
 
-StoresResult run_stores(const HqServer& server, const BenchChain& chain, std::size_t events_per_store,
-                        std::size_t batch_size) {
+StoresResult run_stores(const std::vector<std::uint16_t>& ports, const BenchChain& chain,
+                        std::size_t events_per_store, std::size_t batch_size) {
   const std::size_t n = chain.stores.size();
   StoresResult result;
   result.stores = n;
@@ -62,11 +62,11 @@ StoresResult run_stores(const HqServer& server, const BenchChain& chain, std::si
   std::latch connected(static_cast<std::ptrdiff_t>(n));
   std::latch go(1);
   BenchClock::time_point release;  // written before go opens, read after
-  const sync::Endpoint endpoint{"127.0.0.1", server.port()};
+  const sync::Endpoint endpoint{"127.0.0.1", ports.at(0)};
 
   auto store_thread = [&](std::size_t s) {
     StoreRun& run = runs[s];
-    auto client = sync::HttpsClient::connect(endpoint, chain.stores[s], kTimeout);
+    auto client = sync::HttpsClient::connect({"127.0.0.1", ports[s % ports.size()]}, chain.stores[s], kTimeout);
     run.connected = static_cast<bool>(client);
     if (!client) run.error = "connect: " + client.error().describe();
     connected.count_down();

@@ -1,0 +1,121 @@
+// The PostgreSQL baseline of the ingest run: the same rows COPYed into a
+// table shaped like head office's events table (tools/hq/pg_storage.cpp),
+// one transaction per batch, on a connection of its own to the same
+// database the head office under test uses.
+#include <libpq-fe.h>
+
+#include <memory>
+#include <string>
+
+#include "bench_error.hpp"
+#include "hq_bench.hpp"
+
+namespace refpos::bench {
+namespace {
+
+constexpr const char* kRawTable = R"(
+CREATE TABLE IF NOT EXISTS bench_raw_events (
+  store_id text COLLATE "C" NOT NULL,
+  seq bigint NOT NULL CHECK (seq > 0),
+  type text COLLATE "C" NOT NULL,
+  at_ms bigint NOT NULL,
+  ruleset_version bigint NOT NULL,
+  body text COLLATE "C" NOT NULL,
+  prev_hash bytea NOT NULL CHECK (length(prev_hash) = 32),
+  hash bytea NOT NULL CHECK (length(hash) = 32),
+  change_seq bigint NOT NULL,
+  PRIMARY KEY (store_id, seq)
+);
+TRUNCATE bench_raw_events;
+)";
+
+struct ConnCloser {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct ResultCloser {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using Conn = std::unique_ptr<PGconn, ConnCloser>;
+using PgResult = std::unique_ptr<PGresult, ResultCloser>;
+
+void exec(PGconn* c, const char* sql, ExecStatusType want) {
+  const PgResult r(PQexec(c, sql));
+  if (PQresultStatus(r.get()) != want)
+    throw BenchError(std::string("raw COPY: ") + sql + ": " + PQerrorMessage(c));
+}
+
+// COPY's text format: backslash, tab, newline and CR escaped in text; bytea
+// as \x hex, its backslash doubled for COPY.
+void append_text(std::string& out, const std::string& text) {
+  for (const char ch : text) {
+    switch (ch) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += ch;
+    }
+  }
+}
+
+void append_bytea(std::string& out, const store::Hash& bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  out += "\\\\x";
+  for (const auto b : bytes) {
+    out += kDigits[b >> 4];
+    out += kDigits[b & 0x0f];
+  }
+}
+
+}  // namespace
+
+RawBaseline raw_copy_baseline(const std::string& url) {
+  return [url](const std::string& store_id, const std::vector<sync::WireEvent>& events, std::size_t batch_size,
+               IngestResult& r) {
+    const Conn conn(PQconnectdb(url.c_str()));
+    if (PQstatus(conn.get()) != CONNECTION_OK)
+      throw BenchError(std::string("raw COPY: connect: ") + PQerrorMessage(conn.get()));
+    exec(conn.get(), kRawTable, PGRES_COMMAND_OK);
+    // The rows are formatted before the clock starts, as the pushes are.
+    std::vector<std::string> chunks;
+    for (std::size_t first = 0; first < events.size(); first += batch_size) {
+      std::string data;
+      for (std::size_t i = first; i < std::min(events.size(), first + batch_size); ++i) {
+        const auto& e = events[i];
+        append_text(data, store_id);
+        data += '\t' + std::to_string(e.seq) + '\t';
+        append_text(data, e.type);
+        data += '\t' + std::to_string(e.at_ms) + '\t' + std::to_string(e.ruleset_version) + '\t';
+        append_text(data, e.body);
+        data += '\t';
+        append_bytea(data, e.prev_hash);
+        data += '\t';
+        append_bytea(data, e.hash);
+        data += "\t1\n";
+      }
+      chunks.push_back(std::move(data));
+    }
+    r.raw_txn_ns.clear();
+    const auto raw_start = BenchClock::now();
+    for (const auto& data : chunks) {
+      const auto t0 = BenchClock::now();
+      exec(conn.get(), "BEGIN", PGRES_COMMAND_OK);
+      exec(conn.get(),
+           "COPY bench_raw_events (store_id, seq, type, at_ms, ruleset_version, body, prev_hash, hash,"
+           " change_seq) FROM STDIN",
+           PGRES_COPY_IN);
+      if (PQputCopyData(conn.get(), data.data(), static_cast<int>(data.size())) != 1 ||
+          PQputCopyEnd(conn.get(), nullptr) != 1)
+        throw BenchError(std::string("raw COPY: send: ") + PQerrorMessage(conn.get()));
+      const PgResult done(PQgetResult(conn.get()));
+      if (PQresultStatus(done.get()) != PGRES_COMMAND_OK)
+        throw BenchError(std::string("raw COPY: ") + PQerrorMessage(conn.get()));
+      while (PGresult* rest = PQgetResult(conn.get())) PQclear(rest);
+      exec(conn.get(), "COMMIT", PGRES_COMMAND_OK);
+      r.raw_txn_ns.push_back(elapsed_ns(t0, BenchClock::now()));
+    }
+    r.raw_ns = elapsed_ns(raw_start, BenchClock::now());
+  };
+}
+
+}  // namespace refpos::bench
