@@ -34,6 +34,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <span>
 #include <stop_token>
 #include <thread>
 
@@ -442,9 +443,9 @@ Status Service::Impl::apply(const sync::PushBatch& batch, std::size_t first_new,
     // One batch is one change: every row it writes carries this number.
     auto change = storage->next_change();
     if (!change) return change.error();
-    for (std::size_t i = first_new; i < batch.events.size(); ++i) {
-      const auto& e = batch.events[i];
-      if (auto st = storage->insert_event(batch.store_id, e, *change); !st) return st;
+    const std::span<const sync::WireEvent> fresh(batch.events);
+    if (auto st = storage->insert_events(batch.store_id, fresh.subspan(first_new), *change); !st) {
+      return st;
     }
     if (auto st = storage->enqueue_fold({0, batch.store_id, batch.events[first_new].seq,
                                          batch.events.back().seq, *change});

@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -160,6 +161,17 @@ class Storage {
                                                             std::int64_t seq) = 0;
   virtual Status insert_event(const std::string& store_id, const sync::WireEvent& event,
                               std::int64_t change_seq) = 0;
+  // A push's new events (one store, contiguous seqs, in order) at once: what
+  // insert_event does for each, in one call, so a back end that pays a
+  // network round trip per statement can send them together. The default
+  // inserts them one by one.
+  virtual Status insert_events(const std::string& store_id, std::span<const sync::WireEvent> events,
+                               std::int64_t change_seq) {
+    for (const auto& e : events) {
+      if (auto st = insert_event(store_id, e, change_seq); !st) return st;
+    }
+    return ok_status();
+  }
 
   // The events of one store from `first_seq` to `last_seq`, in seq order.
   virtual Result<std::vector<sync::WireEvent>> events_between(const std::string& store_id,
