@@ -102,5 +102,40 @@ TEST_CASE("storage: an event seq is held once, and the change counter only moves
   CHECK(*s->current_change() == 2);
 }
 
+TEST_CASE("storage: contact-data keys are replaced and deleted per customer, and forgetting reaches all but the origin") {
+  test::TempDir dir;
+  auto s = open_storage(dir);
+  std::vector<std::uint8_t> key(32, 0);
+  key[31] = 0xff;  // zero and high bytes: binary-safe
+  REQUIRE(s->write([&]() -> Status {
+    if (auto st = s->put_pii_key("store-a", "c-1", key); !st) return st;
+    if (auto st = s->put_pii_key("store-a", "c-1", key); !st) return st;  // replaced
+    if (auto st = s->put_pii_key("store-b", "c-1", key); !st) return st;
+    return s->put_pii_key("store-b", "c-2", key);
+  }).ok());
+  std::int64_t deleted = 0;
+  REQUIRE(s->write([&]() -> Status {
+    auto n = s->delete_pii_keys("c-1");
+    if (!n) return n.error();
+    deleted = *n;
+    return ok_status();
+  }).ok());
+  CHECK(deleted == 2);
+
+  CHECK_FALSE(s->forgotten_change("c-1")->has_value());
+  REQUIRE(s->write([&]() -> Status {
+    if (auto st = s->save_forgotten("c-1", "store-a", 100, 5); !st) return st;
+    return s->save_forgotten("c-2", "", 110, 6);
+  }).ok());
+  CHECK(*s->forgotten_change("c-1") == std::optional<std::int64_t>(5));
+  CHECK(*s->forgotten_since("store-a", 0) == std::vector<std::string>{"c-2"});
+  CHECK(*s->forgotten_since("store-b", 0) == std::vector<std::string>{"c-1", "c-2"});
+  CHECK(*s->forgotten_since("store-b", 5) == std::vector<std::string>{"c-2"});
+  // Forgotten again (back, then asked again elsewhere): the new change.
+  REQUIRE(s->write([&] { return s->save_forgotten("c-1", "store-b", 120, 7); }).ok());
+  CHECK(*s->forgotten_since("store-a", 6) == std::vector<std::string>{"c-1"});
+  CHECK(s->forgotten_since("store-b", 6)->empty());
+}
+
 }  // namespace
 }  // namespace refpos::hq
