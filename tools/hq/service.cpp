@@ -261,6 +261,7 @@ struct Service::Impl {
       : storage(std::move(s)), options(std::move(o)), clock(c), folder(storage.get()) {}
 
   Result<Ingested> ingest(const sync::PushBatch& batch);
+  Result<Ingested> ingest_once(const sync::PushBatch& batch);
   Result<std::optional<Error>> check_chain(const sync::PushBatch& batch, const StoreRecord& store);
   Status record_incident(const std::string& store_id, const std::string& kind, std::int64_t seq,
                          const std::string& detail);
@@ -343,7 +344,21 @@ Status Service::finish_folding() {
   return impl_->storage->write([&] { return impl_->catch_up(); });
 }
 
+// Several instances on one database (docs/scale-out.md) may take the same
+// store's batch at once (a retry through another instance). The checks read
+// outside the write transaction; apply() sees inside it whether another
+// instance moved the store meanwhile ("raced"), and the checks then run
+// again on what it wrote: the batch is acknowledged as a replay.
+constexpr int kIngestAttempts = 3;
+
 Result<Ingested> Service::Impl::ingest(const sync::PushBatch& batch) {
+  for (int attempt = 1;; ++attempt) {
+    auto done = ingest_once(batch);
+    if (done || done.error().reason != "raced" || attempt == kIngestAttempts) return done;
+  }
+}
+
+Result<Ingested> Service::Impl::ingest_once(const sync::PushBatch& batch) {
   auto found = storage->find_store(batch.store_id);
   if (!found) return found.error();
   StoreRecord store = found->value_or(StoreRecord{batch.store_id, 0, {}, 0, false, ""});
@@ -440,6 +455,14 @@ Status Service::Impl::record_incident(const std::string& store_id, const std::st
 
 Status Service::Impl::apply(const sync::PushBatch& batch, std::size_t first_new, StoreRecord store) {
   return storage->write([&]() -> Status {
+    // What the checks read must still hold: another instance may have
+    // taken this store's batch since (ingest() then checks again).
+    auto current = storage->find_store(batch.store_id);
+    if (!current) return current.error();
+    if ((*current ? (*current)->acked_seq : 0) != store.acked_seq) {
+      return make_error(ErrorKind::conflict, "", "another head office took this store's batch first",
+                        "raced");
+    }
     // One batch is one change: every row it writes carries this number.
     auto change = storage->next_change();
     if (!change) return change.error();
