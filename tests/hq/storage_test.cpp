@@ -51,6 +51,39 @@ TEST_CASE("storage: hashes come back byte for byte, and a missing referrer stays
   CHECK((*found)->code == "CODE1");
 }
 
+TEST_CASE("storage: a push's events stored at once come back byte for byte, and a reused seq fails them all") {
+  test::TempDir dir;
+  auto s = open_storage(dir);
+  // Bodies as a store may send them: JSON with escapes, and white space
+  // between tokens that COPY's text format must carry (tab, LF, CR).
+  const std::vector<std::string> bodies = {
+      R"({"note":"back\\slash \"quoted\" \t tab escape"})", "{\t\"a\":\r\n1}", R"({"x":"\\N"})",
+      R"({"note":"caf\u00e9 \u2713 {not,an,array}"})"};
+  std::vector<sync::WireEvent> events;
+  for (std::size_t i = 0; i < bodies.size(); ++i) {
+    sync::WireEvent e;
+    e.seq = static_cast<std::int64_t>(i) + 1;
+    e.type = "txn_committed";
+    e.at_ms = 1'767'261'600'000 + static_cast<std::int64_t>(i);
+    e.ruleset_version = 2;
+    e.body = bodies[i];
+    std::iota(e.prev_hash.begin(), e.prev_hash.end(), static_cast<std::uint8_t>(i));
+    std::iota(e.hash.begin(), e.hash.end(), static_cast<std::uint8_t>(0x80 + i));
+    events.push_back(e);
+  }
+  REQUIRE(s->write([&] { return s->insert_events("store-a", events, 7); }).ok());
+  auto back = s->events_between("store-a", 1, 4);
+  REQUIRE(back.ok());
+  CHECK(*back == events);
+  // All or nothing: a batch that reuses seq 4 leaves seq 5 out too.
+  std::vector<sync::WireEvent> again = {events[3], events[3]};
+  again[1].seq = 5;
+  CHECK_FALSE(s->write([&] { return s->insert_events("store-a", again, 8); }).ok());
+  auto after = s->events_between("store-a", 1, 5);
+  REQUIRE(after.ok());
+  CHECK(after->size() == 4);
+}
+
 TEST_CASE("storage: a unit of work that fails or throws leaves nothing, and a nested write joins it") {
   test::TempDir dir;
   auto s = open_storage(dir);

@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <iterator>
 #include <unordered_set>
 #include <utility>
@@ -412,6 +413,26 @@ class PgStorage::Connection {
     return failure(r, what);
   }
 
+  // COPY ... FROM STDIN with `data` (COPY's text format), inside the
+  // caller's transaction.
+  Status copy_in(const char* sql, std::string_view data, const char* what) {
+    {
+      PGresult* r = PQexec(conn_, sql);
+      const Rows rows(r);
+      if (PQresultStatus(r) != PGRES_COPY_IN) return failure(r, what);
+    }
+    if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) != 1 ||
+        PQputCopyEnd(conn_, nullptr) != 1) {
+      return failure(nullptr, what);
+    }
+    Status out = ok_status();
+    while (PGresult* r = PQgetResult(conn_)) {
+      const Rows rows(r);
+      if (PQresultStatus(r) != PGRES_COMMAND_OK && out) out = failure(r, what);
+    }
+    return out;
+  }
+
   // Outside a transaction a statement only reads (storage.hpp: every
   // change runs inside write()), so a connection found lost is reopened
   // and the statement tried once more.
@@ -446,6 +467,7 @@ class PgStorage::Connection {
   }
 
   [[nodiscard]] const std::string& shown_url() const { return shown_url_; }
+  [[nodiscard]] bool in_transaction() const { return in_transaction_; }
 
   Error failure(const PGresult* r, const std::string& what) const {
     const bool lost = conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK;
@@ -967,6 +989,57 @@ Status PgStorage::insert_event(const std::string& store_id, const sync::WireEven
                                             .hash(e.prev_hash)
                                             .hash(e.hash)
                                             .integer(change_seq)));
+}
+
+namespace {
+
+// COPY's text format: backslash, tab, newline and CR escaped in a text
+// column (a NUL cannot occur: ids and bodies are checked text).
+void append_copy_text(std::string& out, std::string_view text) {
+  for (const char ch : text) {
+    switch (ch) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += ch;
+    }
+  }
+}
+
+// bytea as hex input ("\x0a1b..."), its backslash escaped for COPY.
+void append_copy_bytea(std::string& out, const store::Hash& bytes) {
+  out += "\\\\x";
+  out += sync::hash_hex(bytes);
+}
+
+}  // namespace
+
+Status PgStorage::insert_events(const std::string& store_id, std::span<const sync::WireEvent> events,
+                                std::int64_t change_seq) {
+  if (events.empty()) return ok_status();
+  if (events.size() == 1) return insert_event(store_id, events.front(), change_seq);
+  if (!conn_->in_transaction()) {
+    return make_error(ErrorKind::internal, "", "hq: insert_events outside write()", "internal");
+  }
+  std::string data;
+  const std::string tail = "\t" + std::to_string(change_seq) + "\n";
+  for (const auto& e : events) {
+    append_copy_text(data, store_id);
+    data += '\t' + std::to_string(e.seq) + '\t';
+    append_copy_text(data, e.type);
+    data += '\t' + std::to_string(e.at_ms) + '\t' + std::to_string(e.ruleset_version) + '\t';
+    append_copy_text(data, e.body);
+    data += '\t';
+    append_copy_bytea(data, e.prev_hash);
+    data += '\t';
+    append_copy_bytea(data, e.hash);
+    data += tail;
+  }
+  return conn_->copy_in(
+      "COPY events (store_id, seq, type, at_ms, ruleset_version, body, prev_hash, hash, change_seq)"
+      " FROM STDIN",
+      data, "insert_events");
 }
 
 Result<std::vector<sync::WireEvent>> PgStorage::events_between(const std::string& store_id,
