@@ -71,8 +71,10 @@ std::vector<Chunk> CutProxy::chunks() const {
 }
 
 void CutProxy::cut_now() {
-  if (plan_.at_cut) plan_.at_cut();
+  // Set before at_cut runs: it may kill the process a test waits for, and
+  // the test reads cut() as soon as that wait returns.
   cut_ = true;
+  if (plan_.at_cut) plan_.at_cut();
   // An abortive close (RST) on both sides: nothing more arrives either way.
   const linger abort_close{1, 0};
   for (int* fd : {&client_fd_, &server_fd_}) {
