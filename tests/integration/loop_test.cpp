@@ -542,12 +542,14 @@ TEST_CASE("loop: a customer's own contact is kept sealed, per channel, with cons
   };
   // Refused, naming the field, and nothing written.
   const auto before_refusals = snapshot_of(f.dir.str());
-  for (const auto& [bad, field] : std::vector<std::pair<json, std::string>>{
+  for (const auto& refusal : std::vector<std::pair<json, std::string>>{
            {with(email, "address", "ana.lopez at example.net"), "address"},
            {with(email, "channel", "sms"), "address"},  // an e-mail is no phone number
            {with(email, "channel", "fax"), "channel"},
            {with(email, "consent", false), "address"},  // withdrawing keeps no address
            {with(email, "name", "Ana\nLopez"), "name"}}) {
+    const json& bad = refusal.first;
+    const std::string& field = refusal.second;
     CAPTURE(bad.dump());
     auto refused = call_op(*f.store, "contact", bad);
     CHECK(refused.status == REFPOS_E_BAD_REQUEST);
