@@ -30,6 +30,8 @@
 #include <unordered_set>
 #include <utility>
 
+#include "hq/pg_copy.hpp"
+
 namespace refpos::hq {
 
 namespace {
@@ -991,29 +993,6 @@ Status PgStorage::insert_event(const std::string& store_id, const sync::WireEven
                                             .integer(change_seq)));
 }
 
-namespace {
-
-// COPY's text format: backslash, tab, newline and CR escaped in a text
-// column (a NUL cannot occur: ids and bodies are checked text).
-void append_copy_text(std::string& out, std::string_view text) {
-  for (const char ch : text) {
-    switch (ch) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out += ch;
-    }
-  }
-}
-
-// bytea as hex input ("\x0a1b..."), its backslash escaped for COPY.
-void append_copy_bytea(std::string& out, const store::Hash& bytes) {
-  out += "\\\\x";
-  out += sync::hash_hex(bytes);
-}
-
-}  // namespace
 
 Status PgStorage::insert_events(const std::string& store_id, std::span<const sync::WireEvent> events,
                                 std::int64_t change_seq) {
@@ -1025,15 +1004,15 @@ Status PgStorage::insert_events(const std::string& store_id, std::span<const syn
   std::string data;
   const std::string tail = "\t" + std::to_string(change_seq) + "\n";
   for (const auto& e : events) {
-    append_copy_text(data, store_id);
+    pg_copy::append_text(data, store_id);
     data += '\t' + std::to_string(e.seq) + '\t';
-    append_copy_text(data, e.type);
+    pg_copy::append_text(data, e.type);
     data += '\t' + std::to_string(e.at_ms) + '\t' + std::to_string(e.ruleset_version) + '\t';
-    append_copy_text(data, e.body);
+    pg_copy::append_text(data, e.body);
     data += '\t';
-    append_copy_bytea(data, e.prev_hash);
+    pg_copy::append_bytea(data, e.prev_hash);
     data += '\t';
-    append_copy_bytea(data, e.hash);
+    pg_copy::append_bytea(data, e.hash);
     data += tail;
   }
   return conn_->copy_in(

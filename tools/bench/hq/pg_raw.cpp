@@ -8,6 +8,7 @@
 #include <string>
 
 #include "bench_error.hpp"
+#include "hq/pg_copy.hpp"
 #include "hq_bench.hpp"
 
 namespace refpos::bench {
@@ -44,29 +45,6 @@ void exec(PGconn* c, const char* sql, ExecStatusType want) {
     throw BenchError(std::string("raw COPY: ") + sql + ": " + PQerrorMessage(c));
 }
 
-// COPY's text format: backslash, tab, newline and CR escaped in text; bytea
-// as \x hex, its backslash doubled for COPY.
-void append_text(std::string& out, const std::string& text) {
-  for (const char ch : text) {
-    switch (ch) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out += ch;
-    }
-  }
-}
-
-void append_bytea(std::string& out, const store::Hash& bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  out += "\\\\x";
-  for (const auto b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 0x0f];
-  }
-}
-
 }  // namespace
 
 RawBaseline raw_copy_baseline(const std::string& url) {
@@ -82,15 +60,15 @@ RawBaseline raw_copy_baseline(const std::string& url) {
       std::string data;
       for (std::size_t i = first; i < std::min(events.size(), first + batch_size); ++i) {
         const auto& e = events[i];
-        append_text(data, store_id);
+        hq::pg_copy::append_text(data, store_id);
         data += '\t' + std::to_string(e.seq) + '\t';
-        append_text(data, e.type);
+        hq::pg_copy::append_text(data, e.type);
         data += '\t' + std::to_string(e.at_ms) + '\t' + std::to_string(e.ruleset_version) + '\t';
-        append_text(data, e.body);
+        hq::pg_copy::append_text(data, e.body);
         data += '\t';
-        append_bytea(data, e.prev_hash);
+        hq::pg_copy::append_bytea(data, e.prev_hash);
         data += '\t';
-        append_bytea(data, e.hash);
+        hq::pg_copy::append_bytea(data, e.hash);
         data += "\t1\n";
       }
       chunks.push_back(std::move(data));
