@@ -92,6 +92,44 @@ TEST_CASE("a server restart between transactions costs nothing: reads and writes
   CHECK(*s.current_change() == 3);
 }
 
+TEST_CASE("a database down at start: calls fail as unavailable until it is up, then it connects and migrates") {
+  const std::string url = fresh_database();  // created, never migrated
+  test::PgCluster& cluster = test::PgCluster::shared();
+  cluster.stop_server();
+  struct Up {  // back up even if a check throws
+    test::PgCluster& c;
+    bool down = true;
+    ~Up() {
+      if (down) c.start_server();
+    }
+  } up{cluster};
+  CHECK(PgStorage::open(url).error().reason == "unavailable");  // the strict open still refuses
+  auto s = PgStorage::open_when_available(url);
+  const auto one_change = [](Storage& storage) {
+    return storage.write([&]() -> Status {
+      auto c = storage.next_change();
+      if (!c) return c.error();
+      return ok_status();
+    });
+  };
+  const auto down = one_change(*s);
+  REQUIRE_FALSE(down.ok());
+  CHECK(down.error().kind == ErrorKind::storage);
+  CHECK(down.error().reason == "unavailable");
+  CHECK(s->current_change().error().reason == "unavailable");
+  auto background = s->open_another();  // connects later too
+  REQUIRE(background.ok());
+  CHECK((*background)->fold_backlog().error().reason == "unavailable");
+
+  cluster.start_server();
+  up.down = false;
+  CHECK(one_change(*s).ok());  // connected, and the schema made first
+  CHECK(*s->current_change() == 1);
+  CHECK(*(*background)->fold_backlog() == 0);
+  CHECK(one_change(**background).ok());
+  CHECK(*s->current_change() == 2);
+}
+
 TEST_CASE("text with a NUL byte is refused, not cut short") {
   auto opened = PgStorage::open(fresh_database());
   REQUIRE(opened.ok());

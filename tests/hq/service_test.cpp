@@ -462,6 +462,54 @@ TEST_CASE("a single-use code redeemed at two stores by one referee gives one con
   CHECK(hq.count("SELECT count(*) FROM ledger WHERE origin = 'hq'") == 1);
 }
 
+TEST_CASE("the referral report reads either back end: one snapshot, the conflicts, a store's scope") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  StoreLog a(dir, "store-a");
+  StoreLog b(dir, "store-b");
+  a.add("code_redeemed", redeemed("t-a", "CODE9", "f-1", "r-1"));
+  a.add("reward_accrued", accrued("r-1", "referrer", 500, 1'767'300'000'000, "CODE9", "t-a"));
+  b.add("code_redeemed", redeemed("t-b", "CODE9", "f-1", "r-1"));
+  b.add("reward_accrued", accrued("r-1", "referrer", 500, 1'767'400'000'000, "CODE9", "t-b"));
+  b.add("code_redeemed", redeemed("t-late", "CODE9", "f-2", "r-1"), 1'800'000'000'000);  // after the period
+  REQUIRE(hq.push(a, a.batch(1, 2)).status == 200);
+  REQUIRE(hq.push(b, b.batch(1, 3)).status == 200);
+
+  const Caller admin{Caller::Role::admin, "admin"};
+  const auto report = [&](std::optional<std::string> store) {
+    ReportQuery q;
+    q.from = "2025-12-01";
+    q.to = "2026-02-01";
+    q.format = "json";
+    q.store_id = std::move(store);
+    auto prepared = hq.service->prepare_report(admin, q);
+    REQUIRE(std::holds_alternative<Service::ReportJob>(prepared));
+    return std::get<Service::ReportJob>(prepared)();  // the server runs it on its report thread
+  };
+  const Reply chain = report(std::nullopt);
+  REQUIRE_MESSAGE(chain.status == 200, chain.body.dump());
+  REQUIRE(chain.text.has_value());
+  const json got = json::parse(*chain.text);
+  CHECK(got["source"] == "head_office");
+  CHECK(got["stores"] == json::array({"store-a", "store-b"}));
+  CHECK(got["events_in_period"] == 4);  // the late redemption is not in it
+  CHECK(got["codes"]["redemptions"] == 2);
+  REQUIRE(got["conflicts"].size() == 1);
+  CHECK(got["conflicts"][0]["code"] == "CODE9");
+  // The conflict as head office knows it, the later redemption too.
+  CHECK(got["conflicts"][0]["txns"].size() == 3);
+
+  const Reply scoped = report("store-b");  // a second report on the same connection
+  REQUIRE(scoped.status == 200);
+  const json at_b = json::parse(*scoped.text);
+  CHECK(at_b["stores"] == json::array({"store-b"}));
+  CHECK(at_b["codes"]["redemptions"] == 1);
+
+  const Reply unknown = report("store-z");
+  CHECK(unknown.status == 404);
+  CHECK(unknown.body.dump().find("store-z") != std::string::npos);
+}
+
 TEST_CASE("published rules are signed and versions only go up and admin routes are checked") {
   test::TempDir dir;
   HeadOffice hq(dir);

@@ -153,6 +153,16 @@ void PgCluster::restart() {
        "-o", server_options(), "restart"});
 }
 
+void PgCluster::stop_server() {
+  run(dir_, owner_, {bin_dir() + "/pg_ctl", "-D", dir_ + "/data", "-w", "-m", "fast", "stop"});
+}
+
+void PgCluster::start_server() {
+  run(dir_, owner_,
+      {bin_dir() + "/pg_ctl", "-D", dir_ + "/data", "-l", dir_ + "/server.log", "-w", "-o",
+       server_options(), "start"});
+}
+
 void PgCluster::stop() noexcept {
   if (running_) {
     running_ = false;

@@ -46,6 +46,11 @@ class PgCluster {
   // Restarts the server (pg_ctl restart -m fast, waiting until it is up):
   // every session ends, as in a real restart or failover.
   void restart();
+  // Stops the server (pg_ctl stop -m fast: every session ends) and leaves
+  // it down until start_server(): a database that is down, as in an outage.
+  // The guard and the destructor still clean up if a test fails meanwhile.
+  void stop_server();
+  void start_server();
   // postgresql:///NAME?host=SOCKET_DIR&user=refpos
   [[nodiscard]] std::string url(const std::string& database) const;
   [[nodiscard]] const std::string& socket_dir() const { return dir_; }

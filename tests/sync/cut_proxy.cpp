@@ -74,6 +74,7 @@ void CutProxy::cut_now() {
   // Set before at_cut runs: it may kill the process a test waits for, and
   // the test reads cut() as soon as that wait returns.
   cut_ = true;
+  fired_ = true;
   if (plan_.at_cut) plan_.at_cut();
   // An abortive close (RST) on both sides: nothing more arrives either way.
   const linger abort_close{1, 0};
@@ -90,19 +91,30 @@ bool CutProxy::pump(int from, int to, Direction d) {
   if (n < 0 && errno == EINTR) return true;
   if (n <= 0) return false;
   auto& count = forwarded_[static_cast<int>(d)];
-  const bool cutting = plan_.direction == d;
+  const bool cutting = plan_.direction == d && !fired_.load();
   std::uint64_t allowed = static_cast<std::uint64_t>(n);
   if (cutting) allowed = std::min<std::uint64_t>(allowed, plan_.k - std::min(plan_.k, count.load()));
-  if (allowed > 0) {
-    if (!write_all(to, buf, allowed)) return false;
-    count += allowed;
-    std::lock_guard lock(chunks_mutex_);
-    chunks_.push_back(Chunk{d, count.load()});
-  }
+  if (allowed > 0 && !forward(to, buf, allowed, d)) return false;
   if (cutting && count.load() >= plan_.k) {
-    cut_now();
-    return false;
+    if (plan_.close) {
+      cut_now();
+      return false;
+    }
+    fired_ = true;
+    if (plan_.at_cut) plan_.at_cut();
+    // The rest of this read, after the fault.
+    const auto rest = static_cast<std::uint64_t>(n) - allowed;
+    if (rest > 0 && !forward(to, buf + allowed, rest, d)) return false;
   }
+  return true;
+}
+
+bool CutProxy::forward(int to, const char* data, std::uint64_t size, Direction d) {
+  if (!write_all(to, data, size)) return false;
+  auto& count = forwarded_[static_cast<int>(d)];
+  count += size;
+  std::lock_guard lock(chunks_mutex_);
+  chunks_.push_back(Chunk{d, count.load()});
   return true;
 }
 

@@ -22,6 +22,9 @@ struct CutPlan {
   Direction direction = Direction::to_server;
   std::uint64_t k = std::numeric_limits<std::uint64_t>::max();  // max: never cut
   std::function<void()> at_cut;  // called on the proxy's thread just before the close
+  // false: at byte k run at_cut and go on forwarding, never closing (a fault
+  // elsewhere, say the database stopped, while the stream stays whole).
+  bool close = true;
 };
 
 // One chunk as the proxy forwarded it: direction and that direction's byte
@@ -44,12 +47,16 @@ class CutProxy {
     return forwarded_[static_cast<int>(d)].load();
   }
   [[nodiscard]] bool cut() const { return cut_.load(); }
+  // at_cut has run (with close or without).
+  [[nodiscard]] bool fired() const { return fired_.load(); }
   [[nodiscard]] std::vector<Chunk> chunks() const;
 
  private:
   void run();
   // Forwards one read's worth from `from` to `to`; false when the pair ends.
   bool pump(int from, int to, Direction d);
+  // Writes `size` bytes on and counts them; false if `to` is gone.
+  bool forward(int to, const char* data, std::uint64_t size, Direction d);
   void cut_now();
 
   std::uint16_t upstream_port_;
@@ -61,6 +68,7 @@ class CutProxy {
   std::uint16_t port_ = 0;
   std::atomic<std::uint64_t> forwarded_[2] = {0, 0};
   std::atomic<bool> cut_{false};
+  std::atomic<bool> fired_{false};
   mutable std::mutex chunks_mutex_;
   std::vector<Chunk> chunks_;
   std::thread thread_;

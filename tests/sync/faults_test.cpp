@@ -42,6 +42,7 @@
 #include "crypto/ed25519.hpp"
 #include "cut_proxy.hpp"
 #include "harness.hpp"
+#include "pg_cluster.hpp"
 #include "plugin.hpp"
 
 using namespace refpos::test;
@@ -87,7 +88,9 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& out_path) {
 // `dir` holds hq.json, hq.log (appended to by every start) and data/.
 class HqAt {
  public:
-  explicit HqAt(const std::string& dir) : child_(configure(dir)) {}
+  // `database`: "" for SQLite in dir/data, or a postgresql:// URL.
+  explicit HqAt(const std::string& dir, const std::string& database = "")
+      : child_(configure(dir, database)) {}
   // A graceful stop that must exit 0, as for HqProcess.
   ~HqAt() { check_clean_stop(child_); }
   HqAt(const HqAt&) = delete;
@@ -100,9 +103,9 @@ class HqAt {
   [[nodiscard]] std::string log() const { return child_.log(); }
 
  private:
-  static refpos::process::HqChildOptions configure(const std::string& dir) {
+  static refpos::process::HqChildOptions configure(const std::string& dir, const std::string& database) {
     const TestChain& chain = TestChain::get();
-    const nlohmann::json config = {{"listen", "127.0.0.1"},
+    nlohmann::json config = {{"listen", "127.0.0.1"},
                                    {"port", 0},
                                    {"data_dir", dir + "/data"},
                                    {"ca_file", chain.ca_file},
@@ -110,6 +113,7 @@ class HqAt {
                                    {"cert_file", chain.cert_file},
                                    {"key_file", chain.key_file},
                                    {"signing_key_file", chain.signing_key_file}};
+    if (!database.empty()) config["database"] = database;
     write_file(dir + "/hq.json", config.dump(2));
     refpos::process::HqChildOptions options;
     options.executable = REFPOS_HQ_PATH;
@@ -288,6 +292,14 @@ struct Run {
     hq = std::make_unique<HqAt>(hq_dir());
     point_at(hq->port());
   }
+  // Head office on the PostgreSQL database `url` (empty: store-b's
+  // redemption is not there), store-a's folder as in the template.
+  explicit Run(const std::string& url) {
+    fs::create_directories(hq_dir());
+    fs::copy(Templates::get().store(), folder(), fs::copy_options::recursive);
+    hq = std::make_unique<HqAt>(hq_dir(), url);
+    point_at(hq->port());
+  }
   std::string hq_dir() const { return root.str() + "/hq"; }
   std::string folder() const { return root.str() + "/a"; }
   std::string data() const { return folder() + "/data"; }
@@ -358,8 +370,7 @@ struct Reference {
 // the next sync pushes it, one more batch, so one more head-office change):
 // the events of the sale log must be the same ones, the acked seq and the
 // cursors the reference's plus those extra records, everything else equal.
-void check_same_outcome(const FinalState& got) {
-  const FinalState& ref = Reference::get().state;
+void check_same_outcome(const FinalState& got, const FinalState& ref = Reference::get().state) {
   CHECK(got.audit == "");
   CHECK(got.backlog == ref.backlog);
   CHECK(got.wallets == ref.wallets);
@@ -566,5 +577,88 @@ TEST_CASE("sync faults: head office killed when the stream reaches byte k, resta
     run.hq = std::make_unique<HqAt>(run.hq_dir());  // the same files, a new port
     run.settle();
     check_same_outcome(run.state());
+  }
+}
+
+// PostgreSQL down in the middle of a sync (docs/scale-out.md, "When
+// PostgreSQL is down"): the cluster is stopped when the stream reaches byte
+// k, and the stream itself stays whole, so head office answers what the
+// store asks next while its database is gone.
+TEST_CASE("sync faults: PostgreSQL stopped mid-sync: 503 with a retry hint, nothing half-written, and the next sync completes") {
+  PgCluster& cluster = PgCluster::shared();
+  static int databases = 0;
+  const auto fresh = [&] { return cluster.create_database("faults_" + std::to_string(++databases)); };
+
+  // The uninterrupted run on PostgreSQL, through a proxy that only watches.
+  FinalState ref;
+  std::vector<std::uint64_t> ends[2];
+  {
+    Run run(fresh());
+    CutProxy proxy(run.hq->port());
+    run.point_at(proxy.port());
+    const auto synced = run.sync();
+    REQUIRE_MESSAGE(synced.status == REFPOS_OK, synced.message);
+    ref = run.state();
+    const auto chunks = proxy.chunks();
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+      if (i + 1 == chunks.size() || chunks[i + 1].direction != chunks[i].direction)
+        ends[static_cast<int>(chunks[i].direction)].push_back(chunks[i].total_after);
+    }
+  }
+  CHECK(ref.audit == "");
+  CHECK(ref.hq_acked >= kBacklog);
+  const auto& up = ends[static_cast<int>(Direction::to_server)];
+  const auto& down = ends[static_cast<int>(Direction::to_client)];
+  REQUIRE(up.size() >= 4);
+  REQUIRE(down.size() >= 4);
+
+  const std::vector<CutPoint> points = {
+      {Direction::to_server, up[2] - 1},          // a batch half received
+      {Direction::to_client, down[2] - 1},        // a batch committed, its acknowledgement on the way
+      {Direction::to_server, up.back() - 1}};     // the pull half received
+  for (const auto& point : points) {
+    INFO("PostgreSQL stopped at " << name_of(point.direction) << " byte " << point.k);
+    Run run(fresh());
+    struct Restart {  // the cluster comes back even if a check below throws
+      PgCluster& cluster;
+      bool down = false;
+      ~Restart() {
+        if (down) cluster.start_server();
+      }
+    } restart{cluster};
+    CutProxy proxy(run.hq->port(), CutPlan{point.direction, point.k,
+                                           [&] {
+                                             cluster.stop_server();
+                                             restart.down = true;
+                                           },
+                                           false});
+    run.point_at(proxy.port());
+    const auto failed = run.sync();
+    REQUIRE(proxy.fired());
+    CHECK(failed.status == REFPOS_E_STORAGE);
+    CHECK_MESSAGE(failed.message.find("HTTP 503") != std::string::npos, failed.message);
+    CHECK_MESSAGE(failed.message.find("Retry in") != std::string::npos, failed.message);
+    // Where head office's database lives is for its log, not for the store.
+    CHECK(failed.message.find(cluster.socket_dir()) == std::string::npos);
+
+    {  // While it is down every call gets 503 and Retry-After.
+      TlsClient admin(run.hq->port(), TestChain::get().admin);
+      REQUIRE(admin.handshake_ok());
+      auto status = admin.request("GET", std::string("/v1/status?store_id=") + kStoreId);
+      REQUIRE(status.has_value());
+      CHECK(status->status == 503);
+      CHECK(status->headers["retry-after"] == "30");
+    }
+    cluster.start_server();
+    restart.down = false;
+
+    // Nothing half-written: head office holds exactly what it acknowledged.
+    const FinalState between = run.state();
+    CHECK(between.hq_acked == between.store_acked);
+    CHECK(between.hq_acked <= ref.hq_acked);
+
+    run.settle();
+    check_same_outcome(run.state(), ref);
+    CHECK(run.hq->log().find("\"status\":503") != std::string::npos);
   }
 }

@@ -145,8 +145,14 @@ std::string sqlite_path(const refpos::hq::HqConfig& c) {
 refpos::Result<std::unique_ptr<refpos::hq::Storage>> open_storage(const refpos::hq::HqConfig& c) {
   if (refpos::hq::database_is_postgres(c.database)) {
     auto pg = refpos::hq::PgStorage::open(c.database);
-    if (!pg) return pg.error();
-    return std::unique_ptr<refpos::hq::Storage>(std::move(*pg));
+    if (pg) return std::unique_ptr<refpos::hq::Storage>(std::move(*pg));
+    if (pg.error().reason != "unavailable") return pg.error();
+    // Down at start: serve anyway, answering 503 with a retry hint until it
+    // is back (stores retry; other instances may be fine), rather than
+    // leaving the port closed or exiting into a restart loop.
+    std::fprintf(stderr, "refpos-hq: warning: %s; serving anyway, pushes and pulls get 503 until it is back\n",
+                 pg.error().describe().c_str());
+    return std::unique_ptr<refpos::hq::Storage>(refpos::hq::PgStorage::open_when_available(c.database));
   }
   const std::string path = sqlite_path(c);
   const auto folder = std::filesystem::path(path).parent_path();
@@ -197,7 +203,7 @@ int run(int argc, char** argv) {
   refpos::SystemClock clock;
   refpos::hq::ServiceOptions service_options;
   service_options.signing_private_hex = std::move(*signing_hex);
-  // Reports read the SQLite file; on PostgreSQL they are not available yet.
+  // Reports read the SQLite file; on PostgreSQL, the database in one snapshot.
   service_options.report_database = std::move(db_path);
   refpos::hq::Service service(std::move(*storage), std::move(service_options), clock);
   // Pushes are acknowledged once appended; this thread folds them behind

@@ -324,6 +324,9 @@ class PgStorage::Rows {
   explicit Rows(PGresult* r) : r_(r, &PQclear) {}
   [[nodiscard]] int size() const { return PQntuples(r_.get()); }
   [[nodiscard]] bool null(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  [[nodiscard]] std::string_view view(int row, int col) const {
+    return {PQgetvalue(r_.get(), row, col), static_cast<std::size_t>(PQgetlength(r_.get(), row, col))};
+  }
   [[nodiscard]] std::string text(int row, int col) const {
     return {PQgetvalue(r_.get(), row, col),
             static_cast<std::size_t>(PQgetlength(r_.get(), row, col))};
@@ -364,10 +367,21 @@ class PgStorage::Rows {
 
 class PgStorage::Connection {
  public:
-  // `session` runs after every (re)connect: settings of this connection.
-  static Result<std::unique_ptr<Connection>> connect(const std::string& url, std::string session) {
-    auto c = std::unique_ptr<Connection>(new Connection(url, std::move(session)));
+  // `session` runs after every (re)connect: settings of this connection;
+  // then `on_connect` (the schema migration). If that fails the connection
+  // is dropped, so the next use connects and tries it again.
+  using OnConnect = Status (*)(Connection&);
+  static Result<std::unique_ptr<Connection>> connect(const std::string& url, std::string session,
+                                                     OnConnect on_connect) {
+    auto c = deferred(url, std::move(session), on_connect);
     if (auto st = c->open(); !st) return st.error();
+    return c;
+  }
+  // Not connected yet: the first statement connects.
+  static std::unique_ptr<Connection> deferred(const std::string& url, std::string session,
+                                              OnConnect on_connect) {
+    auto c = std::unique_ptr<Connection>(new Connection(url, std::move(session)));
+    c->on_connect_ = on_connect;
     return c;
   }
   ~Connection() {
@@ -386,12 +400,12 @@ class PgStorage::Connection {
 
   // A server restart since this connection's last use shows only now:
   // nothing was under way, so it reconnects once and begins again.
-  Status begin() {
+  Status begin(const char* sql = "BEGIN") {
     if (auto st = ensure_open(); !st) return st;
-    auto begun = command("BEGIN", "BEGIN");
+    auto begun = command(sql, "BEGIN");
     if (!begun && begun.error().reason == "unavailable") {
       if (auto st = open(); !st) return st;
-      begun = command("BEGIN", "BEGIN");
+      begun = command(sql, "BEGIN");
     }
     if (!begun) return begun;
     in_transaction_ = true;
@@ -413,6 +427,15 @@ class PgStorage::Connection {
     const ExecStatusType s = PQresultStatus(r);
     if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) return ok_status();
     return failure(r, what);
+  }
+
+  // A statement without parameters that returns rows (FETCH).
+  Result<Rows> query(const char* sql, const char* what) {
+    PGresult* r = PQexec(conn_, sql);
+    Rows rows(r);
+    const ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) return failure(r, what);
+    return rows;
   }
 
   // COPY ... FROM STDIN with `data` (COPY's text format), inside the
@@ -524,7 +547,18 @@ class PgStorage::Connection {
                             hide(first_line(PQerrorMessage(conn_))),
                         "unavailable");
     }
-    return command(session_.c_str(), "session settings");
+    if (auto st = command(session_.c_str(), "session settings"); !st) return drop(st);
+    if (on_connect_ != nullptr) {
+      if (auto st = on_connect_(*this); !st) return drop(st);
+    }
+    return ok_status();
+  }
+
+  Status drop(Status st) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+    in_transaction_ = false;
+    return st;
   }
 
   // `text` with the password, should it appear, replaced.
@@ -544,6 +578,7 @@ class PgStorage::Connection {
   std::string session_;
   std::unordered_set<std::string> prepared_;
   bool in_transaction_ = false;
+  OnConnect on_connect_ = nullptr;
 };
 
 // ---- open, write ---------------------------------------------------------
@@ -580,13 +615,10 @@ constexpr Statement kSchemaVersionInsert{
 
 }  // namespace
 
-Result<std::unique_ptr<PgStorage>> PgStorage::open(const std::string& url) {
-  auto conn = Connection::connect(url, kSessionForeground);
-  if (!conn) return conn.error();
-  Connection& c = **conn;
-  // Migrations: one transaction, under the write lock, so two instances
-  // starting at once migrate once and the second finds it done.
-  if (auto st = c.begin(); !st) return st.error();
+Status PgStorage::migrate(Connection& c) {
+  // One transaction, under the write lock, so two instances starting at
+  // once migrate once and the second finds it done.
+  if (auto st = c.begin(); !st) return st;
   const auto migrated = [&]() -> Status {
     if (auto st = c.command(kLockSql.c_str(), "write lock"); !st) return st;
     if (auto st = c.command("CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -613,17 +645,27 @@ Result<std::unique_ptr<PgStorage>> PgStorage::open(const std::string& url) {
     }
     return c.commit();
   }();
-  if (!migrated) {
-    c.rollback();
-    return migrated.error();
-  }
+  if (!migrated) c.rollback();
+  return migrated;
+}
+
+Result<std::unique_ptr<PgStorage>> PgStorage::open(const std::string& url) {
+  auto conn = Connection::connect(url, kSessionForeground, &PgStorage::migrate);
+  if (!conn) return conn.error();
   return std::unique_ptr<PgStorage>(new PgStorage(std::move(*conn), url, false));
 }
 
+std::unique_ptr<PgStorage> PgStorage::open_when_available(const std::string& url) {
+  return std::unique_ptr<PgStorage>(new PgStorage(
+      Connection::deferred(url, kSessionForeground, &PgStorage::migrate), url, false));
+}
+
 Result<std::unique_ptr<Storage>> PgStorage::open_another() {
-  auto conn = Connection::connect(url_, kSessionBackground);  // migrated by open()
-  if (!conn) return conn.error();
-  return std::unique_ptr<Storage>(new PgStorage(std::move(*conn), url_, true));
+  // Down now (a server started while the database is): connects on first use.
+  auto conn = Connection::connect(url_, kSessionBackground, &PgStorage::migrate);
+  if (!conn && conn.error().reason != "unavailable") return conn.error();
+  auto own = conn ? std::move(*conn) : Connection::deferred(url_, kSessionBackground, &PgStorage::migrate);
+  return std::unique_ptr<Storage>(new PgStorage(std::move(own), url_, true));
 }
 
 Status PgStorage::write(const std::function<Status()>& work) {
@@ -1207,11 +1249,10 @@ Result<std::int64_t> PgStorage::save_conflict(const ConflictRecord& c) {
   return id;
 }
 
-Result<std::vector<ConflictRecord>> PgStorage::conflicts_of_store(const std::string& store_id,
-                                                                  std::int64_t cursor) {
-  auto rows = conn_->exec(kConflictsOfStore, Params{}.text(store_id).integer(cursor));
-  if (!rows) return rows.error();
-  auto out = collect<ConflictRecord>(*rows, [](const Rows& r, int i) {
+// Rows of (conflict_id, code, kind, settlement, change_seq), each with its
+// transactions.
+Result<std::vector<ConflictRecord>> PgStorage::conflicts_from(const Rows& rows) {
+  auto out = collect<ConflictRecord>(rows, [](const Rows& r, int i) {
     ConflictRecord c;
     c.conflict_id = r.int64(i, 0);
     c.code = r.text(i, 1);
@@ -1226,6 +1267,13 @@ Result<std::vector<ConflictRecord>> PgStorage::conflicts_of_store(const std::str
     c.txns = std::move(*txns);
   }
   return out;
+}
+
+Result<std::vector<ConflictRecord>> PgStorage::conflicts_of_store(const std::string& store_id,
+                                                                  std::int64_t cursor) {
+  auto rows = conn_->exec(kConflictsOfStore, Params{}.text(store_id).integer(cursor));
+  if (!rows) return rows.error();
+  return conflicts_from(*rows);
 }
 
 Result<std::optional<std::string>> PgStorage::find_hold_decision(const std::string& store_id,
@@ -1330,6 +1378,76 @@ Result<std::vector<std::string>> PgStorage::revoked_stores_since(std::int64_t cu
   auto rows = conn_->exec(kRevokedSince, Params{}.text("store").integer(cursor));
   if (!rows) return rows.error();
   return first_column(*rows);
+}
+
+// ---- reading for reports --------------------------------------------------
+
+namespace {
+
+constexpr Statement kStoreIds{"store_ids", "SELECT store_id FROM stores ORDER BY store_id"};
+constexpr Statement kCountEventsBefore{"count_events_before",
+                                       "SELECT count(*) FROM events WHERE at_ms < $1"};
+constexpr Statement kDeclareReportCursor{
+    "declare_report_cursor",
+    "DECLARE refpos_report NO SCROLL CURSOR FOR SELECT store_id, seq, type, at_ms, body"
+    " FROM events WHERE at_ms < $1 ORDER BY store_id, seq"};
+constexpr Statement kAllConflicts{
+    "all_conflicts",
+    "SELECT conflict_id, code, kind, settlement, change_seq FROM conflicts ORDER BY conflict_id"};
+
+}  // namespace
+
+Status PgStorage::read_snapshot(const std::function<Status()>& work) {
+  if (in_write_) {
+    return make_error(ErrorKind::internal, "", "hq: read_snapshot inside write()", "internal");
+  }
+  if (auto st = conn_->begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !st) return st;
+  struct Open {  // ends the transaction also when `work` throws
+    Connection& c;
+    ~Open() { c.rollback(); }  // read only: nothing to commit
+  } open{*conn_};
+  return work();
+}
+
+Result<std::vector<std::string>> PgStorage::store_ids() {
+  auto rows = conn_->exec(kStoreIds, Params{});
+  if (!rows) return rows.error();
+  return first_column(*rows);
+}
+
+Status PgStorage::scan_events(std::int64_t before_ms,
+                              const std::function<void(std::int64_t total)>& total,
+                              const std::function<Status(const EventView&)>& visit) {
+  if (!conn_->in_transaction()) {
+    return make_error(ErrorKind::internal, "", "hq: scan_events outside read_snapshot()", "internal");
+  }
+  if (total) {
+    auto counted = conn_->exec(kCountEventsBefore, Params{}.integer(before_ms));
+    if (!counted) return counted.error();
+    total(counted->int64(0, 0));
+  }
+  // The cursor lives until the transaction ends (read_snapshot's).
+  if (auto declared = conn_->exec(kDeclareReportCursor, Params{}.integer(before_ms)); !declared) {
+    return declared.error();
+  }
+  const std::string fetch = "FETCH FORWARD " + std::to_string(kEventsPerFetch) + " FROM refpos_report";
+  for (;;) {
+    auto rows = conn_->query(fetch.c_str(), "report events");
+    if (!rows) return rows.error();
+    for (int i = 0; i < rows->size(); ++i) {
+      const EventView e{rows->view(i, 0), rows->int64(i, 1), rows->view(i, 2), rows->int64(i, 3),
+                        rows->view(i, 4)};
+      if (auto st = visit(e); !st) return st;
+    }
+    if (rows->size() < kEventsPerFetch) break;
+  }
+  return conn_->command("CLOSE refpos_report", "report events");
+}
+
+Result<std::vector<ConflictRecord>> PgStorage::all_conflicts() {
+  auto rows = conn_->exec(kAllConflicts, Params{});
+  if (!rows) return rows.error();
+  return conflicts_from(*rows);
 }
 
 }  // namespace refpos::hq

@@ -58,6 +58,12 @@ class PgStorage final : public Storage {
   // brings the schema up to date (migrations in one transaction, under the
   // write lock, so instances starting together migrate once).
   static Result<std::unique_ptr<PgStorage>> open(const std::string& url);
+  // The same, for a server that must start while the database is down
+  // (docs/scale-out.md, "When PostgreSQL is down"): no connection is made
+  // now; the first statement connects and migrates, and until it can,
+  // every call fails with ErrorKind::storage, reason "unavailable" (which
+  // refpos-hq answers 503 with a retry hint).
+  static std::unique_ptr<PgStorage> open_when_available(const std::string& url);
   ~PgStorage() override;
   PgStorage(const PgStorage&) = delete;
   PgStorage& operator=(const PgStorage&) = delete;
@@ -90,8 +96,7 @@ class PgStorage final : public Storage {
                                                     std::int64_t seq) override;
   Status insert_event(const std::string& store_id, const sync::WireEvent& event,
                       std::int64_t change_seq) override;
-  // The whole push in one INSERT ... SELECT FROM unnest(arrays): one round
-  // trip instead of one per event.
+  // The whole push in one COPY: one round trip instead of one per event.
   Status insert_events(const std::string& store_id, std::span<const sync::WireEvent> events,
                        std::int64_t change_seq) override;
   Result<std::vector<sync::WireEvent>> events_between(const std::string& store_id,
@@ -153,6 +158,17 @@ class PgStorage final : public Storage {
   Result<std::vector<std::string>> revoked_codes_since(std::int64_t cursor) override;
   Result<std::vector<std::string>> revoked_stores_since(std::int64_t cursor) override;
 
+  // Reports read PostgreSQL through these (storage.hpp), on a connection
+  // of their own: a REPEATABLE READ READ ONLY transaction, and events
+  // through a server-side cursor, kEventsPerFetch rows at a time, so a
+  // report's memory does not grow with the chain's log.
+  Status read_snapshot(const std::function<Status()>& work) override;
+  Result<std::vector<std::string>> store_ids() override;
+  Status scan_events(std::int64_t before_ms, const std::function<void(std::int64_t total)>& total,
+                     const std::function<Status(const EventView&)>& visit) override;
+  Result<std::vector<ConflictRecord>> all_conflicts() override;
+  static constexpr int kEventsPerFetch = 5'000;
+
   // The advisory lock every write transaction takes first: one number for
   // the whole database ("rpos" in ASCII), the same in every instance.
   static constexpr std::int64_t kWriteLockKey = 0x72706f73;
@@ -165,7 +181,12 @@ class PgStorage final : public Storage {
 
  private:
   PgStorage(std::unique_ptr<Connection> conn, std::string url, bool background);
+  // Brings the schema up to date; runs on every connection each time it
+  // (re)connects, so a database restored empty or older is migrated again
+  // before anything else reads it.
+  static Status migrate(Connection& c);
   Result<std::vector<ConflictTxn>> txns_of(std::int64_t conflict_id);
+  Result<std::vector<ConflictRecord>> conflicts_from(const Rows& rows);
 
   std::unique_ptr<Connection> conn_;
   std::string url_;  // as given; shown only through redact_conninfo()

@@ -650,6 +650,9 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.set(http::field::content_type, routed.reply.content_type);
     res_.set(http::field::cache_control, "no-store");
     if (!routed.allow.empty()) res_.set(http::field::allow, routed.allow);
+    if (routed.reply.retry_after_s > 0) {
+      res_.set(http::field::retry_after, std::to_string(routed.reply.retry_after_s));
+    }
     res_.body() = routed.reply.text ? std::move(*routed.reply.text)
                                     : routed.reply.body.dump(-1, ' ', false, json::error_handler_t::replace);
     res_.keep_alive(keep_alive);
@@ -658,13 +661,15 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto elapsed = std::chrono::steady_clock::now() - started_;
     std::string target(to_std(req.target()));
     if (target.size() > kMaxLoggedTargetBytes) target.resize(kMaxLoggedTargetBytes);
-    log_line({{"remote", remote_},
-              {"caller", caller_ ? LogEntry(describe_caller(caller_)) : LogEntry(nullptr)},
-              {"method", std::string(to_std(req.method_string()))},
-              {"target", target},
-              {"status", routed.reply.status},
-              {"bytes", res_.body().size()},
-              {"ms", std::chrono::duration<double, std::milli>(elapsed).count()}});
+    LogEntry line{{"remote", remote_},
+                  {"caller", caller_ ? LogEntry(describe_caller(caller_)) : LogEntry(nullptr)},
+                  {"method", std::string(to_std(req.method_string()))},
+                  {"target", target},
+                  {"status", routed.reply.status},
+                  {"bytes", res_.body().size()},
+                  {"ms", std::chrono::duration<double, std::milli>(elapsed).count()}};
+    if (!routed.reply.log_detail.empty()) line["detail"] = routed.reply.log_detail;
+    log_line(line);
 
     state_ = State::writing;
     expire_in(server_.options().body_timeout_ms);

@@ -73,7 +73,20 @@ Reply error_reply(int status, std::string code, std::string message, std::string
 
 Reply forbidden(std::string message) { return error_reply(403, "forbidden", std::move(message)); }
 
+// How long a store is asked to wait when the database is down: long enough
+// for a restart or a failover, short enough for a sync to finish in the night.
+constexpr int kRetryAfterSeconds = 30;
+
 Reply reply_for(const Error& e) {
+  if (e.kind == ErrorKind::storage && e.reason == "unavailable") {
+    Reply reply = error_reply(503, "unavailable",
+                              "head office's database is unavailable; nothing was written."
+                              " Retry in " + std::to_string(kRetryAfterSeconds) + " s",
+                              "unavailable");
+    reply.retry_after_s = kRetryAfterSeconds;
+    reply.log_detail = e.describe();
+    return reply;
+  }
   switch (e.kind) {
     case ErrorKind::bad_request: return error_reply(400, "bad_request", e.describe());
     case ErrorKind::not_found: return error_reply(404, "not_found", e.describe());
@@ -256,6 +269,10 @@ struct Service::Impl {
   Clock& clock;
   Folder folder;  // on `storage`: catches up before a pull or an admin change
   std::unique_ptr<FoldWorker> worker;
+  // The report thread's own connection (a back end without a file the
+  // report engine reads): opened by the first report, kept for the next.
+  // Only that one thread touches it.
+  std::unique_ptr<Storage> report_storage;
 
   Impl(std::unique_ptr<Storage> s, ServiceOptions o, Clock& c)
       : storage(std::move(s)), options(std::move(o)), clock(c), folder(storage.get()) {}
@@ -269,7 +286,55 @@ struct Service::Impl {
   // Folds everything queued (inside the caller's write transaction, if any).
   Status catch_up();
   Result<sync::Updates> collect_updates(const std::string& store_id, std::int64_t cursor);
+  // The referral report read through the storage, on report_storage.
+  Result<report::Report> report_from_storage(const report::Period& period,
+                                             const std::optional<std::string>& store_id);
 };
+
+Result<report::Report> Service::Impl::report_from_storage(const report::Period& period,
+                                                         const std::optional<std::string>& store_id) {
+  if (!report_storage) {
+    auto own = storage->open_another();
+    if (!own) return own.error();
+    report_storage = std::move(*own);
+  }
+  Storage& s = *report_storage;
+  std::optional<report::Report> built;
+  const auto st = s.read_snapshot([&]() -> Status {
+    auto stores = s.store_ids();
+    if (!stores) return stores.error();
+    if (store_id && std::find(stores->begin(), stores->end(), *store_id) == stores->end()) {
+      return make_error(ErrorKind::not_found, "store",
+                        "head office holds no store \"" + *store_id + "\"; it holds " +
+                            std::to_string(stores->size()) + " stores");
+    }
+    report::ReportFold fold(report::SourceKind::head_office, period, store_id,
+                            store_id ? std::vector<std::string>{*store_id} : std::move(*stores));
+    if (auto scanned = s.scan_events(period.to_ms, {},
+                                     [&](const EventView& e) {
+                                       return fold.add({e.store_id, e.seq, e.type, e.at_ms, e.body});
+                                     });
+        !scanned) {
+      return scanned;
+    }
+    auto conflicts = s.all_conflicts();
+    if (!conflicts) return conflicts.error();
+    for (auto& c : *conflicts) {
+      report::ConflictRow row{c.conflict_id, std::move(c.code), std::move(c.kind),
+                              std::move(c.settlement), {}};
+      for (auto& t : c.txns) row.txns.push_back({std::move(t.store_id), std::move(t.txn_id)});
+      fold.add_conflict(std::move(row));
+    }
+    built = fold.finish();
+    return ok_status();
+  });
+  if (!st) {
+    // A connection lost mid-report: the next report opens a new one.
+    if (st.error().reason == "unavailable") report_storage.reset();
+    return st.error();
+  }
+  return std::move(*built);
+}
 
 Service::Service(std::unique_ptr<Storage> storage, ServiceOptions options, Clock& clock)
     : impl_(std::make_unique<Impl>(std::move(storage), std::move(options), clock)) {}
@@ -1023,19 +1088,20 @@ std::variant<Reply, Service::ReportJob> Service::prepare_report(const Caller& ca
     return error_reply(400, "bad_request", "format: must be html or json, got \"" +
                                                query.format.substr(0, 16) + "\"");
   }
-  if (impl_->options.report_database.empty()) {
-    return error_reply(501, "not_implemented", "reports are not available on this storage");
-  }
   auto period = report::parse_period(query.from, query.to, query.time_zone);
   if (!period) return reply_for(period.error());
   // Conflicts are folded: the report reads them with the events.
   if (auto caught_up = impl_->storage->write([&] { return impl_->catch_up(); }); !caught_up) {
     return reply_for(caught_up.error());
   }
-  return ReportJob([request = report::ReportRequest{impl_->options.report_database, *period,
+  // On the report thread: the SQLite file read by the report engine, or
+  // the storage's own reading (PostgreSQL) on the report's connection.
+  return ReportJob([impl = impl_.get(),
+                    request = report::ReportRequest{impl_->options.report_database, *period,
                                                     query.store_id, {}},
                     html = query.format == "html"]() -> Reply {
-    auto built = report::build_report(request);
+    auto built = request.path.empty() ? impl->report_from_storage(request.period, request.store_id)
+                                      : report::build_report(request);
     if (!built) return reply_for(built.error());
     Reply reply;
     if (html) {

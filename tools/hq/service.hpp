@@ -44,6 +44,11 @@ struct Reply {
   // sent as is, with `content_type`.
   std::optional<std::string> text;
   std::string content_type = "application/json";
+  // > 0: the server sends Retry-After with it (503: the database is down).
+  int retry_after_s = 0;
+  // What went wrong in full, for the server's log only: the store is told
+  // less (say, not where head office's database lives).
+  std::string log_detail;
 };
 
 // GET /v1/reports/referrals (docs/reports.md, "At head office").
@@ -59,7 +64,8 @@ struct ServiceOptions {
   std::string signing_private_hex;  // Ed25519 seed that signs rule sets (a secret)
   std::size_t max_batch_events = 500;
   // The head office's SQLite file, which reports read on a read-only
-  // connection of their own ("" : reports are not available).
+  // connection of their own; "" : reports read through the storage
+  // (PostgreSQL), on a connection of the report's own.
   std::string report_database;
 };
 
@@ -86,7 +92,8 @@ class Service {
   // steps, so a report over a million events (seconds) does not hold the
   // server's thread: prepare_report checks the call and folds what is
   // queued, here; the job it returns builds and renders from copies on a
-  // read-only connection of its own and may run on any thread.
+  // read-only connection of its own and may run on any thread, one job at
+  // a time (they share that connection; the server has one report thread).
   using ReportJob = std::function<Reply()>;
   std::variant<Reply, ReportJob> prepare_report(const Caller& caller, const ReportQuery& query);
   // POST /v1/admin/holds: release or forfeit referrer rewards a store held

@@ -22,6 +22,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.hpp"
@@ -121,6 +122,15 @@ struct Incident {
   std::int64_t seq = 0;
   std::string detail;
   std::int64_t at_ms = 0;
+};
+
+// One stored event as a report reads it (valid until the visitor returns).
+struct EventView {
+  std::string_view store_id;
+  std::int64_t seq = 0;
+  std::string_view type;
+  std::int64_t at_ms = 0;
+  std::string_view body;  // canonical JSON
 };
 
 class Storage {
@@ -267,6 +277,38 @@ class Storage {
   virtual Result<bool> revoke_code(const std::string& code, std::int64_t change_seq) = 0;
   virtual Result<std::vector<std::string>> revoked_codes_since(std::int64_t cursor) = 0;
   virtual Result<std::vector<std::string>> revoked_stores_since(std::int64_t cursor) = 0;
+
+  // ---- Reading for the referral report (docs/reports.md, "At head office"),
+  // on a connection of the report's own. A back end that reads from a file
+  // the report engine can open itself (SQLite) need not implement these:
+  // the defaults say so, and Service reads the file instead.
+
+  // Runs `work` in one read-only transaction that sees a single committed
+  // state, however long it takes (PostgreSQL: REPEATABLE READ), so the
+  // report's figures agree with one another while stores keep syncing.
+  virtual Status read_snapshot(const std::function<Status()>& work) {
+    (void)work;
+    return not_for_reports();
+  }
+  // Every store head office has heard from, by id.
+  virtual Result<std::vector<std::string>> store_ids() { return not_for_reports(); }
+  // Events with at_ms < before_ms, ordered by (store_id, seq), streamed (a
+  // chain's log does not fit in memory), stopping at the visitor's first
+  // error. `total` (may be empty) first gets how many there are.
+  virtual Status scan_events(std::int64_t before_ms,
+                             const std::function<void(std::int64_t total)>& total,
+                             const std::function<Status(const EventView&)>& visit) {
+    (void)before_ms, (void)total, (void)visit;
+    return not_for_reports();
+  }
+  // Every conflict, by conflict_id, each with its transactions in arrival order.
+  virtual Result<std::vector<ConflictRecord>> all_conflicts() { return not_for_reports(); }
+
+ private:
+  static Error not_for_reports() {
+    return make_error(ErrorKind::internal, "", "hq: this storage serves reports from its file",
+                      "not_implemented");
+  }
 };
 
 }  // namespace refpos::hq
