@@ -407,7 +407,14 @@ class PgStorage::Connection {
       if (auto st = open(); !st) return st;
       begun = command(sql, "BEGIN");
     }
-    if (!begun) return begun;
+    if (!begun) {
+      // `sql` may have begun and then failed (the lock): end what began.
+      if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK &&
+          PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+        (void)command("ROLLBACK", "ROLLBACK");
+      }
+      return begun;
+    }
     in_transaction_ = true;
     return ok_status();
   }
@@ -598,6 +605,9 @@ constexpr const char* kSessionBackground =
 
 const std::string kLockSql = "SELECT pg_advisory_xact_lock(" +
                              std::to_string(PgStorage::kWriteLockKey) + ")";
+// A write transaction's first round trip: BEGIN and the lock together (a
+// simple query of two statements, constants only).
+const std::string kBeginLockedSql = "BEGIN; " + kLockSql;
 
 }  // namespace
 
@@ -670,7 +680,8 @@ Result<std::unique_ptr<Storage>> PgStorage::open_another() {
 
 Status PgStorage::write(const std::function<Status()>& work) {
   if (in_write_) return work();  // joins the unit of work already open
-  if (auto st = conn_->begin(); !st) return st;
+  // The whole transaction under the database-wide write lock (header).
+  if (auto st = conn_->begin(kBeginLockedSql.c_str()); !st) return st;
   in_write_ = true;
   struct Open {  // rolls back unless committed, also when `work` throws
     PgStorage& self;
@@ -680,8 +691,6 @@ Status PgStorage::write(const std::function<Status()>& work) {
       if (!done) self.conn_->rollback();
     }
   } open{*this};
-  // The whole transaction under the database-wide write lock (header).
-  if (auto st = conn_->command(kLockSql.c_str(), "write lock"); !st) return st;
   if (auto st = work(); !st) return st;
   open.done = true;
   if (auto st = conn_->commit(); !st) {
@@ -726,9 +735,13 @@ constexpr Statement kFindStore{
 constexpr Statement kEnsureStore{
     "ensure_store",
     "INSERT INTO stores (store_id, last_hash) VALUES ($1, $2) ON CONFLICT (store_id) DO NOTHING"};
+// One statement whether or not the store has a row yet: a push pays one
+// round trip for it, not two.
 constexpr Statement kSaveStoreProgress{
     "save_store_progress",
-    "UPDATE stores SET acked_seq = $2, last_hash = $3, last_seen_ms = $4 WHERE store_id = $1"};
+    "INSERT INTO stores (store_id, acked_seq, last_hash, last_seen_ms) VALUES ($1, $2, $3, $4)"
+    " ON CONFLICT (store_id) DO UPDATE SET acked_seq = EXCLUDED.acked_seq,"
+    " last_hash = EXCLUDED.last_hash, last_seen_ms = EXCLUDED.last_seen_ms"};
 constexpr Statement kTouchStore{
     "touch_store",
     "UPDATE stores SET last_seen_ms = greatest(last_seen_ms, $2) WHERE store_id = $1"};
@@ -963,7 +976,6 @@ Status ensure_store(PgStorage::Connection& c, const std::string& store_id) {
 }  // namespace
 
 Status PgStorage::save_store_progress(const StoreRecord& s) {
-  if (auto st = ensure_store(*conn_, s.store_id); !st) return st;
   return done(conn_->exec(kSaveStoreProgress, Params{}
                                                   .text(s.store_id)
                                                   .integer(s.acked_seq)

@@ -277,8 +277,9 @@ struct Service::Impl {
   Impl(std::unique_ptr<Storage> s, ServiceOptions o, Clock& c)
       : storage(std::move(s)), options(std::move(o)), clock(c), folder(storage.get()) {}
 
-  Result<Ingested> ingest(const sync::PushBatch& batch);
-  Result<Ingested> ingest_once(const sync::PushBatch& batch);
+  // `known`: the store's record as read just before (nullopt: never seen).
+  Result<Ingested> ingest(const sync::PushBatch& batch, std::optional<StoreRecord> known);
+  Result<Ingested> ingest_once(const sync::PushBatch& batch, StoreRecord store);
   Result<std::optional<Error>> check_chain(const sync::PushBatch& batch, const StoreRecord& store);
   Status record_incident(const std::string& store_id, const std::string& kind, std::int64_t seq,
                          const std::string& detail);
@@ -366,13 +367,17 @@ Reply Service::push_events(const Caller& caller, std::string_view body) {
     return forbidden("store_id: this certificate is store \"" + caller.name +
                      "\"; a store pushes only its own events");
   }
-  if (store_revoked(caller.name)) return forbidden("store \"" + caller.name + "\" is revoked");
+  // Read once: for the revocation check here and the checks of the first
+  // ingest attempt (a round trip less per push on PostgreSQL).
+  auto known = impl_->storage->find_store(caller.name);
+  if (!known) return reply_for(known.error());
+  if (*known && (*known)->revoked) return forbidden("store \"" + caller.name + "\" is revoked");
   if (batch->events.size() > impl_->options.max_batch_events) {
     return error_reply(400, "bad_request",
                        "events: at most " + std::to_string(impl_->options.max_batch_events) +
                            " events per batch, got " + std::to_string(batch->events.size()));
   }
-  auto ingested = impl_->ingest(*batch);
+  auto ingested = impl_->ingest(*batch, std::move(*known));
   if (!ingested) {
     const Error& e = ingested.error();
     if (e.kind != ErrorKind::conflict) return reply_for(e);
@@ -416,17 +421,20 @@ Status Service::finish_folding() {
 // again on what it wrote: the batch is acknowledged as a replay.
 constexpr int kIngestAttempts = 3;
 
-Result<Ingested> Service::Impl::ingest(const sync::PushBatch& batch) {
+Result<Ingested> Service::Impl::ingest(const sync::PushBatch& batch,
+                                       std::optional<StoreRecord> known) {
   for (int attempt = 1;; ++attempt) {
-    auto done = ingest_once(batch);
+    if (attempt > 1) {  // raced: what another instance wrote since
+      auto found = storage->find_store(batch.store_id);
+      if (!found) return found.error();
+      known = std::move(*found);
+    }
+    auto done = ingest_once(batch, known.value_or(StoreRecord{batch.store_id, 0, {}, 0, false, ""}));
     if (done || done.error().reason != "raced" || attempt == kIngestAttempts) return done;
   }
 }
 
-Result<Ingested> Service::Impl::ingest_once(const sync::PushBatch& batch) {
-  auto found = storage->find_store(batch.store_id);
-  if (!found) return found.error();
-  StoreRecord store = found->value_or(StoreRecord{batch.store_id, 0, {}, 0, false, ""});
+Result<Ingested> Service::Impl::ingest_once(const sync::PushBatch& batch, StoreRecord store) {
   const std::int64_t now = clock.now_ms();
 
   // Rule 3: the chain.
