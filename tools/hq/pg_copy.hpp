@@ -36,6 +36,12 @@ inline void append_bytea(std::string& out, std::span<const std::uint8_t> bytes) 
   }
 }
 
+// The same from raw bytes (a SQLite BLOB as the migration reads it).
+inline void append_bytea(std::string& out, std::string_view bytes) {
+  append_bytea(out, std::span<const std::uint8_t>(
+                        reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+}
+
 // A NULL column.
 inline void append_null(std::string& out) { out += "\\N"; }
 
