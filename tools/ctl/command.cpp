@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <string>
 
 namespace refpos::ctl {
 
@@ -19,6 +21,20 @@ std::int64_t now_unix() {
                "'");
   }
   return seconds;
+}
+
+void draw_progress(std::string_view label, std::int64_t done, std::int64_t total) {
+  constexpr int kWidth = 30;
+  const std::int64_t shown = total > 0 ? std::min(done, total) : 0;
+  const int filled = total > 0 ? static_cast<int>(shown * kWidth / total) : kWidth;
+  const int percent = total > 0 ? static_cast<int>(shown * 100 / total) : 100;
+  std::string bar(static_cast<std::size_t>(filled), '#');
+  bar.append(static_cast<std::size_t>(kWidth - filled), '.');
+  std::fprintf(stderr, "\r%-6.*s %9lld/%-9lld [%s] %3d%%", static_cast<int>(label.size()),
+               label.data(), static_cast<long long>(done), static_cast<long long>(total),
+               bar.c_str(), percent);
+  if (done >= total) std::fputc('\n', stderr);
+  std::fflush(stderr);
 }
 
 CLI::App& command_group(CLI::App& app, const std::string& name, const std::string& description) {

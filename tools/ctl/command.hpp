@@ -55,6 +55,12 @@ T must(Result<T> result, std::string_view what) {
 // is not an integer is a usage error.
 std::int64_t now_unix();
 
+// "report   120000/500000 [######........................]  24%" on one
+// line of stderr (`label` padded to 6), redrawn in place; a newline once
+// `done` reaches `total`. For commands that read many rows (report, export,
+// hq migrate).
+void draw_progress(std::string_view label, std::int64_t done, std::int64_t total);
+
 // The subcommand `name` of `app`, made (requiring one subcommand of its own)
 // if no file has made it yet.
 CLI::App& command_group(CLI::App& app, const std::string& name, const std::string& description);

@@ -12,8 +12,6 @@
 //                    [--out FILE] [--progress|--no-progress]
 #include <unistd.h>
 
-#include <algorithm>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -51,20 +49,6 @@ struct ExportOptions {
   bool progress = false;
   bool no_progress = false;
 };
-
-// "export   120000/500000 [######........................]  24%" on stderr.
-void draw_progress(std::int64_t done, std::int64_t total) {
-  constexpr int kWidth = 30;
-  const std::int64_t shown = total > 0 ? std::min(done, total) : 0;
-  const int filled = total > 0 ? static_cast<int>(shown * kWidth / total) : kWidth;
-  const int percent = total > 0 ? static_cast<int>(shown * 100 / total) : 100;
-  std::string bar(static_cast<std::size_t>(filled), '#');
-  bar.append(static_cast<std::size_t>(kWidth - filled), '.');
-  std::fprintf(stderr, "\rexport %9lld/%-9lld [%s] %3d%%", static_cast<long long>(done),
-               static_cast<long long>(total), bar.c_str(), percent);
-  if (done >= total) std::fputc('\n', stderr);
-  std::fflush(stderr);
-}
 
 // --templates, else $REFPOS_TEMPLATES_DIR, else the installed folder.
 std::string templates_dir(const ExportOptions& o) {
@@ -109,7 +93,11 @@ void run_export_command(const ExportOptions& o) {
   if (!templates) fail_usage(templates.error().describe());
   request.templates = std::move(*templates);
   const bool show = !o.no_progress && (o.progress || isatty(STDERR_FILENO) == 1);
-  if (show) request.progress = draw_progress;
+  if (show) {
+    request.progress = [](std::int64_t done, std::int64_t total) {
+      draw_progress("export", done, total);
+    };
+  }
 
   auto built = report::build_export(request);
   if (!built) {

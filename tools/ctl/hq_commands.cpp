@@ -66,8 +66,10 @@ struct SyncOptions {
   bool no_progress = false;
 };
 
-// "push  1200/5000 [#######.............]  24%" on one line of stderr.
-void draw_progress(std::string_view stage, std::int64_t done, std::int64_t total) {
+// "push  1200/5000 [#######.............]  24%" on one line of stderr:
+// unlike draw_progress (command.hpp), push and pull share the line, which
+// ends only when the pull is done.
+void draw_sync_progress(std::string_view stage, std::int64_t done, std::int64_t total) {
   constexpr int kWidth = 30;
   const double share = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
   const int filled = static_cast<int>(share * kWidth);
@@ -96,7 +98,7 @@ void run_sync_command(const SyncOptions& options) {
   const bool draw = !options.no_progress && isatty(STDERR_FILENO) == 1;
   auto report = sync::sync_over_https(*config, *clock, [&](std::string_view stage, std::int64_t done,
                                                            std::int64_t total) {
-    if (draw) draw_progress(stage, done, total);
+    if (draw) draw_sync_progress(stage, done, total);
   });
   if (draw) std::fputc('\n', stderr);
   if (!report) fail("sync of " + config->store_id + ": " + report.error().describe());

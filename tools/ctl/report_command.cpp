@@ -7,7 +7,6 @@
 //                    [--format html|json|csv] [--out FILE] [--progress|--no-progress]
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -33,20 +32,6 @@ struct ReportOptions {
   bool no_progress = false;
 };
 
-// "report   120000/500000 [######........................]  24%" on stderr.
-void draw_progress(std::int64_t done, std::int64_t total) {
-  constexpr int kWidth = 30;
-  const std::int64_t shown = total > 0 ? std::min(done, total) : 0;
-  const int filled = total > 0 ? static_cast<int>(shown * kWidth / total) : kWidth;
-  const int percent = total > 0 ? static_cast<int>(shown * 100 / total) : 100;
-  std::string bar(static_cast<std::size_t>(filled), '#');
-  bar.append(static_cast<std::size_t>(kWidth - filled), '.');
-  std::fprintf(stderr, "\rreport %9lld/%-9lld [%s] %3d%%", static_cast<long long>(done),
-               static_cast<long long>(total), bar.c_str(), percent);
-  if (done >= total) std::fputc('\n', stderr);
-  std::fflush(stderr);
-}
-
 void run_report_command(const ReportOptions& o) {
   std::error_code ec;
   if (!o.out.empty() && std::filesystem::equivalent(o.out, o.file, ec)) {
@@ -60,7 +45,11 @@ void run_report_command(const ReportOptions& o) {
   request.period = *period;
   if (!o.store.empty()) request.store_id = o.store;
   const bool show = !o.no_progress && (o.progress || isatty(STDERR_FILENO) == 1);
-  if (show) request.progress = draw_progress;
+  if (show) {
+    request.progress = [](std::int64_t done, std::int64_t total) {
+      draw_progress("report", done, total);
+    };
+  }
 
   auto built = report::build_report(request);
   if (!built) {
