@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# refposctl's PKI commands, run for real in a temporary folder and checked
-# with the openssl CLI. Usage: ctl_test.sh <refposctl> <part>
+# refposctl's PKI commands (and hq migrate's refusals), run for real in a
+# temporary folder and checked with the openssl CLI.
+# Usage: ctl_test.sh <refposctl> <part>
 set -euo pipefail
 
 CTL=$1
@@ -172,6 +173,45 @@ assert r == {"store-007": True, "store-008": False}, r
       grep -q "REFPOS_CTL_NOW" help.txt || fail "'refposctl $cmd --help' does not name REFPOS_CTL_NOW"
     done
     "$CTL" store provision --help | grep -q -- "--store-id" || fail "provision help"
+    ;;
+  migrate)
+    # hq migrate without a PostgreSQL: its help, usage errors and refusals
+    # (tests/hq/migrate_test.cpp migrates for real).
+    unset REFPOS_HQ_DATABASE
+    "$CTL" hq migrate --help > help.txt || fail "'refposctl hq migrate --help' failed"
+    for want in "--from" "--to" "REFPOS_HQ_DATABASE" "--progress" "Stop refpos-hq" "rolled back" \
+                "Exit codes: 0 done, 1 the operation failed, 2 usage error"; do
+      grep -q -- "$want" help.txt || fail "'hq migrate --help' does not say '$want'"
+    done
+    "$CTL" hq --help | grep -q "migrate" || fail "'hq --help' does not list migrate"
+    expect_exit 2 "$CTL" hq migrate --from hq.sqlite3
+    grep -q "^refposctl: --to: the PostgreSQL URL" err.txt || fail "no URL: $(cat err.txt)"
+    # REFPOS_HQ_DATABASE of a head office still on SQLite is a path, not a URL.
+    REFPOS_HQ_DATABASE=/var/lib/refpos-hq/hq.sqlite3 expect_exit 2 "$CTL" hq migrate --from hq.sqlite3
+    grep -q "must be a postgresql:// or postgres:// URL" err.txt || fail "$(cat err.txt)"
+    echo "not a database, not even close, but long enough to be read as one" > notes.txt
+    expect_exit 1 "$CTL" hq migrate --from notes.txt --to postgresql://refpos@127.0.0.1:1/hq
+    grep -q "^refposctl: migrate: .*not a SQLite database" err.txt || fail "$(cat err.txt)"
+    # The tables of a head office's file at schema version 1: refused as
+    # older, with what to do about it.
+    python3 -c '
+import sqlite3
+db = sqlite3.connect("hq.sqlite3")
+db.executescript("CREATE TABLE changes (id INTEGER PRIMARY KEY, last INTEGER NOT NULL);"
+                 "CREATE TABLE stores (store_id TEXT PRIMARY KEY);"
+                 "CREATE TABLE events (store_id TEXT, seq INTEGER);"
+                 "PRAGMA user_version = 1;")
+db.close()
+' || fail "making hq.sqlite3"
+    REFPOS_HQ_DATABASE='postgresql://refpos:s3cret-pw@127.0.0.1:1/hq' \
+      expect_exit 1 "$CTL" hq migrate --from hq.sqlite3
+    grep -q "^refposctl: migrate: .*schema version 1, older .*start refpos-hq on it once" err.txt \
+      || fail "$(cat err.txt)"
+    # A URL that is not PostgreSQL's is shown without its password.
+    expect_exit 2 "$CTL" hq migrate --from hq.sqlite3 --to 'mysql://refpos:s3cret-pw@db/hq'
+    grep -q "mysql://refpos:\*\*\*@db/hq" err.txt || fail "$(cat err.txt)"
+    ! grep -q "s3cret-pw" err.txt out.txt || fail "the password was printed"
+    [[ ! -s out.txt ]] || fail "a failed migration printed a summary"
     ;;
   expired)
     # A chain made 2001-09-09 with certificates of then: the store's 90 days are long over.

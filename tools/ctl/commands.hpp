@@ -14,5 +14,6 @@ void add_admin_commands(CLI::App& app);  // admin issue            (admin_certs.
 void add_hq_commands(CLI::App& app);
 void add_report_command(CLI::App& app);  // report               (report_command.cpp)
 void add_export_command(CLI::App& app);  // export               (export_command.cpp)
+void add_migrate_command(CLI::App& app);  // hq migrate          (migrate_command.cpp)
 
 }  // namespace refpos::ctl

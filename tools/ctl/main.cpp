@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   add_hq_commands(app);
   add_report_command(app);
   add_export_command(app);
+  add_migrate_command(app);
 
   try {
     app.parse(argc, argv);
