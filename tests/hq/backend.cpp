@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -95,6 +96,48 @@ Result<std::unique_ptr<hq::Storage>> HqDatabase::open() const {
 
 std::string HqDatabase::report_database() const {
   return backend_ == HqBackend::sqlite ? location_ : std::string();
+}
+
+namespace {
+
+void pg_admin(const std::string& sql) {
+  PGconn* conn = PQconnectdb(PgCluster::shared().url("postgres").c_str());
+  PGresult* r = PQexec(conn, sql.c_str());
+  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  const std::string error = ok ? "" : PQerrorMessage(conn);
+  PQclear(r);
+  PQfinish(conn);
+  if (!ok) throw std::runtime_error("backend: " + sql + ": " + error);
+}
+
+// The database name in one of PgCluster's URLs: postgresql:///NAME?host=...
+std::string pg_name(const std::string& url) {
+  const auto start = url.find(":///") + 4;
+  return url.substr(start, url.find('?') - start);
+}
+
+}  // namespace
+
+void HqDatabase::back_up(const std::string& backup_name) const {
+  if (backend_ == HqBackend::sqlite) {
+    std::filesystem::copy_file(location_, location_ + "." + backup_name,
+                               std::filesystem::copy_options::overwrite_existing);
+    return;
+  }
+  pg_admin("CREATE DATABASE " + pg_name(location_) + "_" + backup_name + " TEMPLATE " +
+           pg_name(location_));
+}
+
+void HqDatabase::restore(const std::string& backup_name) const {
+  if (backend_ == HqBackend::sqlite) {
+    for (const char* extra : {"-wal", "-shm"}) std::filesystem::remove(location_ + extra);
+    std::filesystem::copy_file(location_ + "." + backup_name, location_,
+                               std::filesystem::copy_options::overwrite_existing);
+    return;
+  }
+  const std::string name = pg_name(location_);
+  pg_admin("DROP DATABASE " + name);
+  pg_admin("CREATE DATABASE " + name + " TEMPLATE " + name + "_" + backup_name);
 }
 
 std::int64_t HqDatabase::integer(const std::string& sql) const {

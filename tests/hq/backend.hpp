@@ -41,6 +41,12 @@ class HqDatabase {
   // (reports read SQLite only, for now).
   [[nodiscard]] std::string report_database() const;
 
+  // A backup and its restore, while no connection is open (throws on
+  // failure): SQLite copies the file; PostgreSQL copies the database with
+  // CREATE DATABASE ... TEMPLATE, and a restore replaces it with the copy.
+  void back_up(const std::string& backup_name) const;
+  void restore(const std::string& backup_name) const;
+
   // The first column of the first row, as an integer (throws if no row).
   [[nodiscard]] std::int64_t integer(const std::string& sql) const;
   // The first column of every row, as text.

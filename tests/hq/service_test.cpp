@@ -76,11 +76,17 @@ struct HeadOffice {
     auto keys = crypto::ed25519_generate();
     REQUIRE(keys.ok());
     public_hex = keys->public_hex;
+    private_hex = keys->private_hex;
+    reopen();
+  }
+  // A new service on the same database (after close(): a restart).
+  void reopen() {
     auto storage = db.open();
     REQUIRE(storage.ok());
     service = std::make_unique<Service>(
-        std::move(*storage), ServiceOptions{keys->private_hex, 500, db.report_database()}, clock);
+        std::move(*storage), ServiceOptions{private_hex, 500, db.report_database()}, clock);
   }
+  void close() { service.reset(); }
   Reply push(const StoreLog& log, const std::string& body) {
     return service->push_events({Caller::Role::store, log.id()}, body);
   }
@@ -112,6 +118,7 @@ struct HeadOffice {
   test::HqDatabase db;
   std::string path;
   std::string public_hex;
+  std::string private_hex;
   ManualClock clock{1'767'261'600'000};
   std::unique_ptr<Service> service;
 };
@@ -508,6 +515,50 @@ TEST_CASE("the referral report reads either back end: one snapshot, the conflict
   const Reply unknown = report("store-z");
   CHECK(unknown.status == 404);
   CHECK(unknown.body.dump().find("store-z") != std::string::npos);
+}
+
+TEST_CASE("after a restore from a backup a store whose cursor the database never handed out gets everything") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  StoreLog a(dir, "store-a");
+  StoreLog b(dir, "store-b");
+  StoreLog c(dir, "store-c");
+  // r-1 is known at A; a reward of theirs earned at B must reach A.
+  a.add("code_redeemed", redeemed("t-a", "CODE1", "f-1", "r-1"));
+  REQUIRE(hq.push(a, a.batch(1, 1)).status == 200);
+  const std::int64_t before_backup = hq.pull("store-a", 0).cursor;
+
+  hq.close();
+  hq.db.back_up("nightly");
+  hq.reopen();
+  // After the backup: B's reward for r-1, and A's pull that hears of it.
+  b.add("code_redeemed", redeemed("t-b", "CODE2", "f-2", "r-1"));
+  b.add("reward_accrued", accrued("r-1", "referrer", 700, 1'767'300'000'000, "CODE2", "t-b"));
+  REQUIRE(hq.push(b, b.batch(1, 2)).status == 200);
+  const auto heard = hq.pull("store-a", before_backup);
+  REQUIRE(heard.wallets.size() == 1);
+  const std::int64_t held_by_a = heard.cursor;
+  REQUIRE(held_by_a > before_backup);
+
+  hq.close();
+  hq.db.restore("nightly");  // B's batch and A's pull are gone from head office
+  hq.reopen();
+  // B sends again what was lost, which takes a change number at or below
+  // A's cursor; other stores move the counter past it before A comes back...
+  REQUIRE(hq.push(b, b.batch(1, 2)).status == 200);
+  REQUIRE(hq.pull("store-b", 0).cursor <= held_by_a);
+  for (int i = 1; i <= 3; ++i) {
+    c.add("sale_completed", json{{"txn_id", "c-" + std::to_string(i)}});
+    REQUIRE(hq.push(c, c.batch(i, i)).status == 200);
+  }
+  REQUIRE(hq.pull("store-c", 0).cursor > held_by_a);
+  // ...and A still hears of r-1's reward, whose change now numbers below its cursor.
+  const auto again = hq.pull("store-a", held_by_a);
+  REQUIRE(again.wallets.size() == 1);
+  CHECK(again.wallets[0].customer_id == "r-1");
+  CHECK(again.wallets[0].entries.size() == 1);
+  // A cursor head office did hand out is answered from where it stands.
+  CHECK(hq.pull("store-a", again.cursor).wallets.empty());
 }
 
 TEST_CASE("published rules are signed and versions only go up and admin routes are checked") {

@@ -195,6 +195,12 @@ CREATE TABLE forgotten (
 );
 CREATE INDEX forgotten_by_change ON forgotten (change_seq);
 )sql",
+    // 3: the cursor each store was last handed (StoreRecord::pulled_cursor).
+    // No store can hold one past the counter as it stands now.
+    R"sql(
+ALTER TABLE stores ADD COLUMN pulled_cursor bigint NOT NULL DEFAULT 0;
+UPDATE stores SET pulled_cursor = (SELECT last FROM changes WHERE id = 1);
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -730,7 +736,7 @@ constexpr Statement kNextChange{"next_change",
                                 "UPDATE changes SET last = last + 1 WHERE id = 1 RETURNING last"};
 constexpr Statement kFindStore{
     "find_store",
-    "SELECT acked_seq, last_hash, last_seen_ms, revoked, flagged_reason FROM stores"
+    "SELECT acked_seq, last_hash, last_seen_ms, revoked, flagged_reason, pulled_cursor FROM stores"
     " WHERE store_id = $1"};
 constexpr Statement kEnsureStore{
     "ensure_store",
@@ -745,6 +751,10 @@ constexpr Statement kSaveStoreProgress{
 constexpr Statement kTouchStore{
     "touch_store",
     "UPDATE stores SET last_seen_ms = greatest(last_seen_ms, $2) WHERE store_id = $1"};
+constexpr Statement kRecordPull{
+    "record_pull",
+    "UPDATE stores SET last_seen_ms = greatest(last_seen_ms, $2), pulled_cursor = $3"
+    " WHERE store_id = $1"};
 constexpr Statement kFlagStore{"flag_store",
                                "UPDATE stores SET flagged_reason = $2 WHERE store_id = $1"};
 constexpr Statement kRevokeStore{
@@ -965,6 +975,7 @@ Result<std::optional<StoreRecord>> PgStorage::find_store(const std::string& stor
   s.last_seen_ms = rows->int64(0, 2);
   s.revoked = rows->flag(0, 3);
   s.flagged_reason = rows->text(0, 4);
+  s.pulled_cursor = rows->int64(0, 5);
   return std::optional<StoreRecord>(std::move(s));
 }
 
@@ -986,6 +997,12 @@ Status PgStorage::save_store_progress(const StoreRecord& s) {
 Status PgStorage::touch_store(const std::string& store_id, std::int64_t seen_ms) {
   if (auto st = ensure_store(*conn_, store_id); !st) return st;
   return done(conn_->exec(kTouchStore, Params{}.text(store_id).integer(seen_ms)));
+}
+
+Status PgStorage::record_pull(const std::string& store_id, std::int64_t seen_ms,
+                              std::int64_t cursor) {
+  if (auto st = ensure_store(*conn_, store_id); !st) return st;
+  return done(conn_->exec(kRecordPull, Params{}.text(store_id).integer(seen_ms).integer(cursor)));
 }
 
 Status PgStorage::flag_store(const std::string& store_id, const std::string& reason) {

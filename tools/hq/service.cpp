@@ -869,9 +869,15 @@ Result<sync::Updates> Service::Impl::collect_updates(const std::string& store_id
   auto current = storage->current_change();
   if (!current) return current.error();
   u.cursor = *current;
-  // A cursor from the future (head office restored from a backup): send
-  // everything; every part of the answer replaces, so this is safe.
-  if (cursor > *current) cursor = 0;
+  // A cursor this database never handed the store (head office restored
+  // from a backup taken before that pull): past the counter, or past the
+  // store's last pull as this database remembers it. Its numbers belong to
+  // a lost history that new changes are reusing, so send everything; every
+  // part of the answer replaces, so this is safe (docs/scale-out.md).
+  auto store = storage->find_store(store_id);
+  if (!store) return store.error();
+  const std::int64_t handed = *store ? (*store)->pulled_cursor : 0;
+  if (cursor > *current || cursor > handed) cursor = 0;
   auto latest = storage->latest_rules();
   if (!latest) return latest.error();
   if (*latest && (*latest)->change_seq > cursor) {
@@ -927,7 +933,7 @@ Reply Service::updates(const Caller& caller, std::int64_t cursor) {
     auto u = impl_->collect_updates(caller.name, cursor);
     if (!u) return u.error();
     out = std::move(*u);
-    return impl_->storage->touch_store(caller.name, impl_->clock.now_ms());
+    return impl_->storage->record_pull(caller.name, impl_->clock.now_ms(), out->cursor);
   });
   if (!st) return reply_for(st.error());
   return Reply{200, Json::parse(sync::serialize_updates(*out))};

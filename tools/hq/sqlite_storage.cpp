@@ -223,6 +223,12 @@ CREATE TABLE forgotten (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX forgotten_by_change ON forgotten(change_seq);
 )sql",
+    // 5: the cursor each store was last handed (StoreRecord::pulled_cursor).
+    // No store can hold one past the counter as it stands now.
+    R"sql(
+ALTER TABLE stores ADD COLUMN pulled_cursor INTEGER NOT NULL DEFAULT 0;
+UPDATE stores SET pulled_cursor = (SELECT last FROM changes WHERE id = 1);
+)sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -379,7 +385,7 @@ Result<std::int64_t> SqliteStorage::next_change() {
 
 Result<std::optional<StoreRecord>> SqliteStorage::find_store(const std::string& store_id) {
   auto q = db_->query(
-      "SELECT acked_seq, last_hash, last_seen_ms, revoked, flagged_reason FROM stores"
+      "SELECT acked_seq, last_hash, last_seen_ms, revoked, flagged_reason, pulled_cursor FROM stores"
       " WHERE store_id = ?1");
   if (!q) return q.error();
   (*q)->bind(1, std::string_view(store_id));
@@ -393,6 +399,7 @@ Result<std::optional<StoreRecord>> SqliteStorage::find_store(const std::string& 
   s.last_seen_ms = (*q)->int64(2);
   s.revoked = (*q)->int64(3) != 0;
   s.flagged_reason = (*q)->text(4);
+  s.pulled_cursor = (*q)->int64(5);
   return std::optional<StoreRecord>(std::move(s));
 }
 
@@ -421,6 +428,15 @@ Status SqliteStorage::touch_store(const std::string& store_id, std::int64_t seen
   if (auto st = ensure_store(*db_, store_id); !st) return st;
   auto q = db_->query("UPDATE stores SET last_seen_ms = max(last_seen_ms, ?2) WHERE store_id = ?1");
   if (q) (*q)->bind(1, std::string_view(store_id)).bind(2, seen_ms);
+  return run(q);
+}
+
+Status SqliteStorage::record_pull(const std::string& store_id, std::int64_t seen_ms,
+                                  std::int64_t cursor) {
+  if (auto st = ensure_store(*db_, store_id); !st) return st;
+  auto q = db_->query(
+      "UPDATE stores SET last_seen_ms = max(last_seen_ms, ?2), pulled_cursor = ?3 WHERE store_id = ?1");
+  if (q) (*q)->bind(1, std::string_view(store_id)).bind(2, seen_ms).bind(3, cursor);
   return run(q);
 }
 

@@ -30,6 +30,8 @@ class SqliteStorage final : public Storage {
   Result<std::optional<StoreRecord>> find_store(const std::string& store_id) override;
   Status save_store_progress(const StoreRecord& store) override;
   Status touch_store(const std::string& store_id, std::int64_t seen_ms) override;
+  Status record_pull(const std::string& store_id, std::int64_t seen_ms,
+                     std::int64_t cursor) override;
   Status flag_store(const std::string& store_id, const std::string& reason) override;
   Result<bool> revoke_store(const std::string& store_id, std::int64_t change_seq) override;
   Status record_incident(const Incident& incident, std::int64_t change_seq) override;

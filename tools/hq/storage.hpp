@@ -39,6 +39,10 @@ struct StoreRecord {
   std::int64_t last_seen_ms = 0;
   bool revoked = false;
   std::string flagged_reason;    // "" unless a fork or a reused seq was seen
+  // The cursor head office last handed this store in a pull. A store that
+  // holds a larger one got it from a history this database no longer has
+  // (a restore from a backup): it is sent everything again.
+  std::int64_t pulled_cursor = 0;
 };
 
 // One wallet movement. `origin` is the store whose event it folds, or "hq"
@@ -160,6 +164,9 @@ class Storage {
   // Creates the row if missing; sets acked_seq/last_hash/last_seen_ms.
   virtual Status save_store_progress(const StoreRecord& store) = 0;
   virtual Status touch_store(const std::string& store_id, std::int64_t seen_ms) = 0;
+  // A pull answered with `cursor`: touch_store, and pulled_cursor = cursor.
+  virtual Status record_pull(const std::string& store_id, std::int64_t seen_ms,
+                             std::int64_t cursor) = 0;
   virtual Status flag_store(const std::string& store_id, const std::string& reason) = 0;
   // True if the store was not revoked before.
   virtual Result<bool> revoke_store(const std::string& store_id, std::int64_t change_seq) = 0;
