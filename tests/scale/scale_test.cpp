@@ -44,6 +44,7 @@
 #include "crypto/ed25519.hpp"
 #include "harness.hpp"
 #include "haproxy.hpp"
+#include "hq/pg_storage.hpp"
 #include "pg_cluster.hpp"
 #include "plugin.hpp"
 
@@ -364,6 +365,24 @@ TEST_CASE("scale: 100 stores sync in random order through HAProxy to two refpos-
   CHECK(txns[1] == std::vector<std::string>{"store-r2", "R-1"});
   CHECK(pg_int(url, "SELECT count(*) FROM events") ==
         total + via1.last_seq_at_sync + via2.last_seq_at_sync);
+
+  // Each instance holds a bounded set of connections, however many stores
+  // came: the request thread's and the fold worker's so far; a report adds
+  // the report thread's, kept for the next one.
+  const auto hq_connections = [&] {
+    return pg_int(url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'refpos-hq'");
+  };
+  CHECK(hq_connections() == 4);
+  for (const std::uint16_t port : {hq1.port(), hq2.port()}) {
+    for (int i = 0; i < 2; ++i) {
+      TlsClient admin(port, TestChain::get().admin);
+      REQUIRE(admin.handshake_ok());
+      auto report = admin.request("GET", "/v1/reports/referrals?from=2020-01-01&to=2040-01-01&format=json");
+      REQUIRE(report.has_value());
+      CHECK_MESSAGE(report->status == 200, report->body.substr(0, 300));
+    }
+  }
+  CHECK(hq_connections() == 2 * refpos::hq::PgStorage::kConnectionsPerInstance);
 }
 
 // DESIGN.md section 9's fault: one of the two instances dies (SIGKILL) while

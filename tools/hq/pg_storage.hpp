@@ -30,10 +30,13 @@
 //   network failed; the next write() reconnects), "constraint" for a
 //   unique or check violation, "io" otherwise. No message ever holds the
 //   connection's password: the URL is shown through redact_conninfo().
-// - One connection per PgStorage for now. The class keeps connection state
-//   (PGconn, prepared names) in Connection, so a bounded pool that lends a
-//   Connection to each write() can replace the single member without
-//   changing the methods.
+// - One connection per PgStorage, and a fixed set of them per refpos-hq:
+//   the server thread's (every request; the Service is single-threaded, so
+//   a pool lending several would only queue on the write lock), the fold
+//   worker's (open_another) and the report thread's (open_another, kept
+//   between reports). kConnectionsPerInstance is that bound; each
+//   connection reconnects in place, never adding one. Size PostgreSQL's
+//   max_connections from it (docs/scale-out.md); tests/scale counts them.
 #pragma once
 
 #include <chrono>
@@ -58,6 +61,8 @@ class PgStorage final : public Storage {
   // brings the schema up to date (migrations in one transaction, under the
   // write lock, so instances starting together migrate once).
   static Result<std::unique_ptr<PgStorage>> open(const std::string& url);
+  // Connections one refpos-hq opens at most (header): foreground, fold, report.
+  static constexpr int kConnectionsPerInstance = 3;
   // The same, for a server that must start while the database is down
   // (docs/scale-out.md, "When PostgreSQL is down"): no connection is made
   // now; the first statement connects and migrates, and until it can,
