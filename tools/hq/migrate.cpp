@@ -532,7 +532,10 @@ Result<std::int64_t> copy_table(Copy& copy, const std::string& table,
     return st.error();
   }
   if (auto ended = copy.dst.copy_end(what); !ended) return ended.error();
-  if (events && copy.progress) copy.progress("copy", rows, copy.events_total);
+  // The last report, unless the loop just made it.
+  if (events && copy.progress && (rows == 0 || rows % kProgressEvery != 0)) {
+    copy.progress("copy", rows, copy.events_total);
+  }
   return rows;
 }
 
@@ -694,7 +697,8 @@ class ChainCheck {
         return mismatch("store " + id + ": acked_seq 0 with a last_hash that is not zeros");
       }
     }
-    if (progress_) progress_("verify", total_, total_);
+    if (progress_ && (done_ == 0 || done_ % kProgressEvery != 0))
+      progress_("verify", done_, total_);
     return static_cast<std::int64_t>(heads_.size());
   }
 
