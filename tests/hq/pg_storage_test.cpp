@@ -130,6 +130,14 @@ TEST_CASE("a database down at start: calls fail as unavailable until it is up, t
   CHECK(*s->current_change() == 2);
 }
 
+TEST_CASE("a server that answers and refuses the connection is a configuration error, not an outage") {
+  const std::string url = test::PgCluster::shared().url("no_such_database");
+  auto s = PgStorage::open(url);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().reason == "refused");
+  CHECK(s.error().message.find("no_such_database") != std::string::npos);
+}
+
 TEST_CASE("text with a NUL byte is refused, not cut short") {
   auto opened = PgStorage::open(fresh_database());
   REQUIRE(opened.ok());

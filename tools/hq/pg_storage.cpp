@@ -555,10 +555,16 @@ class PgStorage::Connection {
                         "unavailable");
     }
     if (PQstatus(conn_) != CONNECTION_OK) {
+      // Down (no answer, or starting/stopping) is "unavailable": wait and
+      // retry. A server that answers and refuses us (a password, a
+      // database that does not exist, bad parameters) is "refused": a
+      // configuration to fix, not an outage to wait out.
+      const PGPing ping = PQpingParams(keys, values, 1);
+      const bool down = ping == PQPING_NO_RESPONSE || ping == PQPING_REJECT;
       return make_error(ErrorKind::storage, "",
                         "hq: cannot connect to PostgreSQL at " + shown_url_ + ": " +
                             hide(first_line(PQerrorMessage(conn_))),
-                        "unavailable");
+                        down ? "unavailable" : "refused");
     }
     if (auto st = command(session_.c_str(), "session settings"); !st) return drop(st);
     if (on_connect_ != nullptr) {
