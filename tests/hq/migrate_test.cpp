@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -308,12 +309,26 @@ TEST_CASE("a head office migrated from SQLite to PostgreSQL is whole, and its st
   // a cursor it held; the file itself was only read.
   Office on_sqlite(sqlite_storage(chain.path));
   Office on_pg(pg_storage(url));
+  std::map<std::string, json> from_start;
   for (const char* store : {"store-a", "store-b", "store-c"}) {
     for (const std::int64_t cursor : {std::int64_t{0}, chain.mid_cursor}) {
       INFO(store, " from ", cursor);
-      CHECK(on_pg.pull(store, cursor) == on_sqlite.pull(store, cursor));
+      const json answer = on_pg.pull(store, cursor);
+      CHECK(answer == on_sqlite.pull(store, cursor));
+      if (cursor == 0) from_start[store] = answer;
     }
   }
+  // Answers with something in them: rules, both keys, the revocations, the
+  // decision, the forgotten customer, the conflict and a wallet.
+  const json& at_a = from_start["store-a"];
+  CHECK(at_a.at("rules").is_object());
+  CHECK(at_a.at("code_keys").size() == 2);
+  CHECK(at_a.at("revoked_codes").size() == 1);
+  CHECK(at_a.at("revoked_stores") == json::array({"store-9"}));
+  CHECK(at_a.at("hold_decisions").size() == 1);
+  CHECK(at_a.at("forgotten") == json::array({"f-1"}));
+  CHECK(from_start["store-b"].at("conflicts").size() == 1);
+  CHECK_FALSE(from_start["store-b"].at("wallets").empty());
   // The next push continues each chain, and what it folds gets the next ids.
   chain.a.add("code_redeemed", redeemed("t-a10", "CODE1", "f-4", "r-1"));
   chain.a.add("reward_accrued", accrued("r-1", 500, "CODE1", "t-a10"));
