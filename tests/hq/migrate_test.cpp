@@ -475,6 +475,13 @@ TEST_CASE(
   CHECK(migrated.error().message.find("s3cret-pw") == std::string::npos);
   CHECK_MESSAGE(migrated.error().message.find("refpos:***@127.0.0.1:1") != std::string::npos,
                 migrated.error().message);
+  // A server that answers and refuses: a configuration to fix, not an outage.
+  auto refused = migrate_sqlite_to_postgres(
+      {chain.path, test::PgCluster::shared().url("no_such_database"), {}});
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().reason == "refused");
+  CHECK_MESSAGE(refused.error().message.find("no_such_database") != std::string::npos,
+                refused.error().message);
 }
 
 }  // namespace

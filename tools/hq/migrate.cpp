@@ -251,10 +251,15 @@ class Target {
     if (t->conn_ == nullptr || PQstatus(t->conn_) != CONNECTION_OK) {
       const std::string why =
           t->conn_ != nullptr ? first_line(PQerrorMessage(t->conn_)) : "out of memory";
+      // As PgStorage tells them apart: no answer (or starting, stopping) is
+      // "unavailable"; a server that answers and refuses (a password, a
+      // database that does not exist) is "refused".
+      const PGPing ping = PQpingParams(keys, values, 1);
+      const bool down = ping == PQPING_NO_RESPONSE || ping == PQPING_REJECT;
       return make_error(ErrorKind::storage, "",
                         "migrate: cannot connect to PostgreSQL at " + t->shown_url_ + ": " +
                             t->hide(why) + " (nothing was changed)",
-                        "unavailable");
+                        down ? "unavailable" : "refused");
     }
     if (auto st = t->exec("SET bytea_output = 'hex'; SET client_min_messages = 'warning'",
                           "session settings");

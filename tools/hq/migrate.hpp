@@ -77,7 +77,9 @@ struct MigrateSummary {
 
 // Error reasons (Error::reason): "not_head_office", "schema_too_old",
 // "schema_too_new", "target_not_empty", "target_foreign", "schema_mismatch",
-// "verify_failed", "unavailable", or PostgreSQL's own ("io", ...).
+// "verify_failed", "unavailable" (PostgreSQL does not answer), "refused" (it
+// answers and refuses the connection: a password, a database name), or
+// PostgreSQL's own ("io", ...).
 Result<MigrateSummary> migrate_sqlite_to_postgres(const MigrateOptions& options);
 
 }  // namespace refpos::hq
