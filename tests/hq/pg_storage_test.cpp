@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "hq/pg_copy.hpp"
 #include "hq/pg_storage.hpp"
 #include "pg_cluster.hpp"
 
@@ -136,6 +137,22 @@ TEST_CASE("a server that answers and refuses the connection is a configuration e
   REQUIRE_FALSE(s.ok());
   CHECK(s.error().reason == "refused");
   CHECK(s.error().message.find("no_such_database") != std::string::npos);
+}
+
+TEST_CASE("COPY text format: the four special characters escaped, runs between them kept, integers and bytea") {
+  std::string out;
+  pg_copy::append_text(out, "plain");
+  CHECK(out == "plain");
+  out.clear();
+  pg_copy::append_text(out, "a\\b\tc\nd\re\\");
+  CHECK(out == "a\\\\b\\tc\\nd\\re\\\\");
+  out.clear();
+  pg_copy::append_text(out, "");
+  pg_copy::append_integer(out, -9'007'199'254'740'993);
+  out += '\t';
+  const std::uint8_t bytes[] = {0x00, 0x0f, 0xa0, 0xff};
+  pg_copy::append_bytea(out, std::span<const std::uint8_t>(bytes));
+  CHECK(out == "-9007199254740993\t\\\\x000fa0ff");
 }
 
 TEST_CASE("text with a NUL byte is refused, not cut short") {

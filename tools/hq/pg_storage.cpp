@@ -371,6 +371,17 @@ class PgStorage::Rows {
   std::unique_ptr<PGresult, void (*)(PGresult*)> r_;
 };
 
+namespace {
+
+// The database-wide write lock every write transaction takes (header).
+const std::string kLockSql = "SELECT pg_advisory_xact_lock(" +
+                             std::to_string(PgStorage::kWriteLockKey) + ")";
+// A write transaction's first round trip: BEGIN and the lock together (a
+// simple query of two statements, constants only).
+const std::string kBeginLockedSql = "BEGIN; " + kLockSql;
+
+}  // namespace
+
 class PgStorage::Connection {
  public:
   // `session` runs after every (re)connect: settings of this connection;
@@ -487,13 +498,123 @@ class PgStorage::Connection {
     return exec_once(st, params);
   }
 
-  Result<Rows> exec_once(const Statement& st, const Params& params) {
-    if (prepared_.count(st.name) == 0) {
-      PGresult* r = PQprepare(conn_, st.name, st.sql, params.size(), nullptr);
-      const Rows rows(r);
-      if (PQresultStatus(r) != PGRES_COMMAND_OK) return failure(r, st.name);
-      prepared_.insert(st.name);
+  // One step of a pipeline: a prepared statement with its parameters, or
+  // (statement null) `sql` without parameters.
+  struct Step {
+    const Statement* statement = nullptr;
+    const Params* params = nullptr;
+    const char* sql = nullptr;
+  };
+
+  // Sends every step at once and reads their results in order (libpq's
+  // pipeline mode): one round trip for all of them. Stops at the first
+  // step that fails (the server skips the rest); its error is returned.
+  // The rows of each step otherwise.
+  Result<std::vector<Rows>> pipeline(std::span<const Step> steps, const char* what) {
+    for (const auto& step : steps) {
+      if (step.statement == nullptr) continue;
+      if (auto st = prepare(*step.statement, step.params->size()); !st) return st.error();
+      if (const int i = step.params->text_with_nul(); i >= 0) {
+        return make_error(ErrorKind::bad_request, "",
+                          std::string("hq: ") + step.statement->name + ": parameter $" +
+                              std::to_string(i + 1) + " holds a NUL byte, which PostgreSQL text cannot store");
+      }
     }
+    if (PQenterPipelineMode(conn_) != 1) return failure(nullptr, what);
+    bool sent = true;
+    for (const auto& step : steps) {
+      if (step.statement == nullptr) {
+        sent = PQsendQueryParams(conn_, step.sql, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
+      } else {
+        const auto values = step.params->pointers();
+        const auto lengths = step.params->lengths();
+        sent = PQsendQueryPrepared(conn_, step.statement->name, step.params->size(), values.data(),
+                                   lengths.data(), step.params->formats().data(), 0) == 1;
+      }
+      if (!sent) break;
+    }
+    if (!sent || PQpipelineSync(conn_) != 1) {
+      Error e = failure(nullptr, what);
+      (void)drop(ok_status());  // the pipeline's state is unknown: start afresh
+      return e;
+    }
+    std::vector<Rows> out;
+    std::optional<Error> first_error;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      PGresult* r = PQgetResult(conn_);
+      if (r == nullptr) {  // the connection went away
+        Error e = failure(nullptr, what);
+        (void)drop(ok_status());
+        return e;
+      }
+      Rows rows(r);
+      const ExecStatusType st = PQresultStatus(r);
+      if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !first_error) {
+        first_error = failure(r, steps[i].statement != nullptr ? steps[i].statement->name : what);
+      }
+      out.push_back(std::move(rows));
+      while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);  // the step's end (null)
+    }
+    // The sync point's own result, then out of pipeline mode.
+    for (PGresult* r = PQgetResult(conn_); r != nullptr; r = PQgetResult(conn_)) {
+      const bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+      PQclear(r);
+      if (sync) break;
+    }
+    if (PQexitPipelineMode(conn_) != 1) {
+      Error e = failure(nullptr, what);
+      (void)drop(ok_status());
+      return e;
+    }
+    if (first_error) return *first_error;
+    return out;
+  }
+
+  Status prepare(const Statement& st, int n_params) {
+    if (prepared_.count(st.name) != 0) return ok_status();
+    PGresult* r = PQprepare(conn_, st.name, st.sql, n_params, nullptr);
+    const Rows rows(r);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) return failure(r, st.name);
+    prepared_.insert(st.name);
+    return ok_status();
+  }
+
+  // A push's head: BEGIN, the write lock and `statement` in one round trip
+  // (reconnecting once first if the connection was found lost, as begin()).
+  Result<Rows> begin_with(const Statement& statement, const Params& params) {
+    if (auto st = ensure_open(); !st) return st.error();
+    const Step steps[] = {{nullptr, nullptr, "BEGIN"},
+                          {nullptr, nullptr, kLockSql.c_str()},
+                          {&statement, &params, nullptr}};
+    auto done = pipeline(steps, "BEGIN");
+    if (!done && done.error().reason == "unavailable" &&
+        (conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK)) {
+      if (auto st = open(); !st) return st.error();
+      done = pipeline(steps, "BEGIN");
+    }
+    if (!done) {
+      if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK &&
+          PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+        (void)command("ROLLBACK", "ROLLBACK");
+      }
+      return done.error();
+    }
+    in_transaction_ = true;
+    return std::move(done->back());
+  }
+
+  // A push's tail: `statement` and COMMIT in one round trip. On an error the
+  // transaction is still open (rollback() ends it).
+  Status commit_with(const Statement& statement, const Params& params) {
+    const Step steps[] = {{&statement, &params, nullptr}, {nullptr, nullptr, "COMMIT"}};
+    auto done = pipeline(steps, "COMMIT");
+    if (!done) return done.error();
+    in_transaction_ = false;
+    return ok_status();
+  }
+
+  Result<Rows> exec_once(const Statement& st, const Params& params) {
+    if (auto prepared = prepare(st, params.size()); !prepared) return prepared.error();
     const auto values = params.pointers();
     const auto lengths = params.lengths();
     PGresult* r = PQexecPrepared(conn_, st.name, params.size(), values.data(), lengths.data(),
@@ -615,11 +736,6 @@ constexpr const char* kSessionBackground =
     "SET bytea_output = 'hex'; SET client_min_messages = 'warning';"
     " SET idle_in_transaction_session_timeout = '60s'; SET synchronous_commit = off";
 
-const std::string kLockSql = "SELECT pg_advisory_xact_lock(" +
-                             std::to_string(PgStorage::kWriteLockKey) + ")";
-// A write transaction's first round trip: BEGIN and the lock together (a
-// simple query of two statements, constants only).
-const std::string kBeginLockedSql = "BEGIN; " + kLockSql;
 
 }  // namespace
 
@@ -1071,6 +1187,58 @@ Status PgStorage::insert_event(const std::string& store_id, const sync::WireEven
 }
 
 
+namespace {
+
+constexpr const char* kCopyEvents =
+    "COPY events (store_id, seq, type, at_ms, ruleset_version, body, prev_hash, hash, change_seq)"
+    " FROM STDIN";
+
+// `events` as COPY's text rows.
+std::string copy_rows(const std::string& store_id, std::span<const sync::WireEvent> events,
+                      std::int64_t change_seq) {
+  std::size_t size = 0;
+  for (const auto& e : events) size += store_id.size() + e.type.size() + e.body.size() + 220;
+  std::string data;
+  data.reserve(size);
+  for (const auto& e : events) {
+    pg_copy::append_text(data, store_id);
+    data += '\t';
+    pg_copy::append_integer(data, e.seq);
+    data += '\t';
+    pg_copy::append_text(data, e.type);
+    data += '\t';
+    pg_copy::append_integer(data, e.at_ms);
+    data += '\t';
+    pg_copy::append_integer(data, e.ruleset_version);
+    data += '\t';
+    pg_copy::append_text(data, e.body);
+    data += '\t';
+    pg_copy::append_bytea(data, e.prev_hash);
+    data += '\t';
+    pg_copy::append_bytea(data, e.hash);
+    data += '\t';
+    pg_copy::append_integer(data, change_seq);
+    data += '\n';
+  }
+  return data;
+}
+
+// The push's next change and the store's acked_seq as it stands (0: no row).
+constexpr Statement kBeginPush{
+    "begin_push",
+    "UPDATE changes SET last = last + 1 WHERE id = 1"
+    " RETURNING last, coalesce((SELECT acked_seq FROM stores WHERE store_id = $1), 0)"};
+// The push's fold item and the store's progress, in one statement.
+constexpr Statement kFinishPush{
+    "finish_push",
+    "WITH queued AS (INSERT INTO fold_queue (store_id, first_seq, last_seq, change_seq)"
+    " VALUES ($1, $2, $3, $4))"
+    " INSERT INTO stores (store_id, acked_seq, last_hash, last_seen_ms) VALUES ($1, $5, $6, $7)"
+    " ON CONFLICT (store_id) DO UPDATE SET acked_seq = EXCLUDED.acked_seq,"
+    " last_hash = EXCLUDED.last_hash, last_seen_ms = EXCLUDED.last_seen_ms"};
+
+}  // namespace
+
 Status PgStorage::insert_events(const std::string& store_id, std::span<const sync::WireEvent> events,
                                 std::int64_t change_seq) {
   if (events.empty()) return ok_status();
@@ -1078,24 +1246,43 @@ Status PgStorage::insert_events(const std::string& store_id, std::span<const syn
   if (!conn_->in_transaction()) {
     return make_error(ErrorKind::internal, "", "hq: insert_events outside write()", "internal");
   }
-  std::string data;
-  const std::string tail = "\t" + std::to_string(change_seq) + "\n";
-  for (const auto& e : events) {
-    pg_copy::append_text(data, store_id);
-    data += '\t' + std::to_string(e.seq) + '\t';
-    pg_copy::append_text(data, e.type);
-    data += '\t' + std::to_string(e.at_ms) + '\t' + std::to_string(e.ruleset_version) + '\t';
-    pg_copy::append_text(data, e.body);
-    data += '\t';
-    pg_copy::append_bytea(data, e.prev_hash);
-    data += '\t';
-    pg_copy::append_bytea(data, e.hash);
-    data += tail;
+  return conn_->copy_in(kCopyEvents, copy_rows(store_id, events, change_seq), "insert_events");
+}
+
+Result<std::int64_t> PgStorage::append_push(const std::string& store_id, std::int64_t expected_acked,
+                                            std::span<const sync::WireEvent> events,
+                                            const StoreRecord& progress) {
+  if (in_write_ || events.empty()) {
+    return Storage::append_push(store_id, expected_acked, events, progress);
   }
-  return conn_->copy_in(
-      "COPY events (store_id, seq, type, at_ms, ruleset_version, body, prev_hash, hash, change_seq)"
-      " FROM STDIN",
-      data, "insert_events");
+  auto head = conn_->begin_with(kBeginPush, Params{}.text(store_id));
+  if (!head) return head.error();
+  in_write_ = true;
+  struct Open {  // rolls back unless committed, also on an exception
+    PgStorage& self;
+    bool done = false;
+    ~Open() {
+      self.in_write_ = false;
+      if (!done) self.conn_->rollback();
+    }
+  } open{*this};
+  const std::int64_t change = head->int64(0, 0);
+  if (head->int64(0, 1) != expected_acked) return raced();
+  if (auto st = conn_->copy_in(kCopyEvents, copy_rows(store_id, events, change), "append_push");
+      !st) {
+    return st.error();
+  }
+  const Params tail = Params{}
+                          .text(store_id)
+                          .integer(events.front().seq)
+                          .integer(events.back().seq)
+                          .integer(change)
+                          .integer(progress.acked_seq)
+                          .hash(progress.last_hash)
+                          .integer(progress.last_seen_ms);
+  if (auto st = conn_->commit_with(kFinishPush, tail); !st) return st.error();
+  open.done = true;
+  return change;
 }
 
 Result<std::vector<sync::WireEvent>> PgStorage::events_between(const std::string& store_id,

@@ -527,31 +527,16 @@ Status Service::Impl::record_incident(const std::string& store_id, const std::st
 }
 
 Status Service::Impl::apply(const sync::PushBatch& batch, std::size_t first_new, StoreRecord store) {
-  return storage->write([&]() -> Status {
-    // What the checks read must still hold: another instance may have
-    // taken this store's batch since (ingest() then checks again).
-    auto current = storage->find_store(batch.store_id);
-    if (!current) return current.error();
-    if ((*current ? (*current)->acked_seq : 0) != store.acked_seq) {
-      return make_error(ErrorKind::conflict, "", "another head office took this store's batch first",
-                        "raced");
-    }
-    // One batch is one change: every row it writes carries this number.
-    auto change = storage->next_change();
-    if (!change) return change.error();
-    const std::span<const sync::WireEvent> fresh(batch.events);
-    if (auto st = storage->insert_events(batch.store_id, fresh.subspan(first_new), *change); !st) {
-      return st;
-    }
-    if (auto st = storage->enqueue_fold({0, batch.store_id, batch.events[first_new].seq,
-                                         batch.events.back().seq, *change});
-        !st) {
-      return st;
-    }
-    store.acked_seq = batch.events.back().seq;
-    store.last_hash = batch.events.back().hash;
-    return storage->save_store_progress(store);
-  });
+  // What the checks read must still hold when it is written: another
+  // instance may have taken this store's batch since (append_push answers
+  // "raced", and ingest() checks again). One batch is one change.
+  const std::int64_t expected_acked = store.acked_seq;
+  store.acked_seq = batch.events.back().seq;
+  store.last_hash = batch.events.back().hash;
+  const std::span<const sync::WireEvent> fresh(batch.events);
+  auto change = storage->append_push(batch.store_id, expected_acked, fresh.subspan(first_new), store);
+  if (!change) return change.error();
+  return ok_status();
 }
 
 // ---- folding -------------------------------------------------------------

@@ -190,6 +190,36 @@ class Storage {
     return ok_status();
   }
 
+  // A push's whole write (service.cpp, apply()) as one write transaction:
+  // if the store's acked_seq is still `expected_acked` (another instance
+  // may have taken a batch since; else ErrorKind::conflict, reason
+  // "raced"), take the next change, insert `events` (insert_events), queue
+  // their folding (enqueue_fold) and save `progress` (save_store_progress),
+  // all carrying that change, which it returns. The default does exactly
+  // that through write(); a back end that pays a network round trip per
+  // statement may send them together.
+  virtual Result<std::int64_t> append_push(const std::string& store_id, std::int64_t expected_acked,
+                                           std::span<const sync::WireEvent> events,
+                                           const StoreRecord& progress) {
+    std::int64_t change = 0;
+    auto st = write([&]() -> Status {
+      auto current = find_store(store_id);
+      if (!current) return current.error();
+      if ((*current ? (*current)->acked_seq : 0) != expected_acked) return raced();
+      auto next = next_change();
+      if (!next) return next.error();
+      change = *next;
+      if (auto inserted = insert_events(store_id, events, change); !inserted) return inserted;
+      if (auto queued = enqueue_fold({0, store_id, events.front().seq, events.back().seq, change});
+          !queued) {
+        return queued;
+      }
+      return save_store_progress(progress);
+    });
+    if (!st) return st.error();
+    return change;
+  }
+
   // The events of one store from `first_seq` to `last_seq`, in seq order.
   virtual Result<std::vector<sync::WireEvent>> events_between(const std::string& store_id,
                                                               std::int64_t first_seq,
@@ -310,6 +340,12 @@ class Storage {
   }
   // Every conflict, by conflict_id, each with its transactions in arrival order.
   virtual Result<std::vector<ConflictRecord>> all_conflicts() { return not_for_reports(); }
+
+ protected:
+  static Error raced() {
+    return make_error(ErrorKind::conflict, "", "another head office took this store's batch first",
+                      "raced");
+  }
 
  private:
   static Error not_for_reports() {
