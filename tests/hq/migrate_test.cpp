@@ -371,8 +371,7 @@ TEST_CASE("a migration into a database that holds data is refused and leaves it 
 }
 
 TEST_CASE("the migration copies the schema version refpos-hq makes") {
-  // kSourceSchemaVersion is a copy of sqlite_storage.cpp's: a new
-  // migration there must raise it (and the migration's tests must pass).
+  // kSourceSchemaVersion is SqliteStorage's: a file refpos-hq makes is at it.
   test::TempDir dir;
   const std::string path = (dir.path() / "new.sqlite3").string();
   REQUIRE(SqliteStorage::open(path).ok());

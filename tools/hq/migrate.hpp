@@ -38,14 +38,13 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "hq/sqlite_storage.hpp"
 
 namespace refpos::hq {
 
-// The head office's SQLite schema version this migration copies: a copy of
-// sqlite_storage.cpp's kSchemaVersion, the number of its kMigrations (5
-// adds stores.pulled_cursor), which is not public. Raise it together with
-// them; tests/hq/migrate_test.cpp checks that a new file is at this version.
-inline constexpr int kSourceSchemaVersion = 5;
+// The head office's SQLite schema version this migration copies: the one
+// refpos-hq of the same build brings a file to.
+inline constexpr int kSourceSchemaVersion = SqliteStorage::kSchemaVersion;
 
 // Events are read back from PostgreSQL this many at a time.
 inline constexpr int kVerifyFetchRows = 5000;

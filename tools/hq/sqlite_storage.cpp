@@ -231,7 +231,9 @@ UPDATE stores SET pulled_cursor = (SELECT last FROM changes WHERE id = 1);
 )sql",
 };
 
-constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+static_assert(SqliteStorage::kSchemaVersion == static_cast<int>(std::size(kMigrations)),
+              "SqliteStorage::kSchemaVersion (sqlite_storage.hpp) is the number of migrations");
+constexpr int kSchemaVersion = SqliteStorage::kSchemaVersion;
 
 Status migrate(Database& db) {
   int version = 0;

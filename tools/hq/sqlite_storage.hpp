@@ -19,6 +19,9 @@ class SqliteStorage final : public Storage {
  public:
   // Opens (creating, migrating) the head office's database at `path`.
   static Result<std::unique_ptr<SqliteStorage>> open(const std::string& path);
+  // The schema version open() brings a file to (PRAGMA user_version): the
+  // number of migrations in sqlite_storage.cpp, which checks it.
+  static constexpr int kSchemaVersion = 5;
 
   Status write(const std::function<Status()>& work) override;
   // Shares this connection's write gate (see write()).
