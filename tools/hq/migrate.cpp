@@ -250,16 +250,11 @@ class Target {
     t->conn_ = PQconnectdbParams(keys, values, 1);
     if (t->conn_ == nullptr || PQstatus(t->conn_) != CONNECTION_OK) {
       const std::string why =
-          t->conn_ != nullptr ? first_line(PQerrorMessage(t->conn_)) : "out of memory";
-      // As PgStorage tells them apart: no answer (or starting, stopping) is
-      // "unavailable"; a server that answers and refuses (a password, a
-      // database that does not exist) is "refused".
-      const PGPing ping = PQpingParams(keys, values, 1);
-      const bool down = ping == PQPING_NO_RESPONSE || ping == PQPING_REJECT;
+          t->conn_ != nullptr ? std::string(PQerrorMessage(t->conn_)) : "out of memory";
       return make_error(ErrorKind::storage, "",
-                        "migrate: cannot connect to PostgreSQL at " + t->shown_url_ + ": " +
-                            t->hide(why) + " (nothing was changed)",
-                        down ? "unavailable" : "refused");
+                        "migrate: cannot connect to PostgreSQL at " + t->shown_.url() + ": " +
+                            t->shown_.clean(why) + " (nothing was changed)",
+                        connect_failure_reason(keys, values));
     }
     if (auto st = t->exec("SET bytea_output = 'hex'; SET client_min_messages = 'warning'",
                           "session settings");
@@ -324,7 +319,7 @@ class Target {
     return out;
   }
 
-  [[nodiscard]] const std::string& shown_url() const { return shown_url_; }
+  [[nodiscard]] const std::string& shown_url() const { return shown_.url(); }
 
   static std::int64_t to_int64(std::string_view text) {
     std::int64_t n = 0;
@@ -333,34 +328,7 @@ class Target {
   }
 
  private:
-  explicit Target(const std::string& url) : shown_url_(redact_conninfo(url)) {
-    // The password as libpq reads it, wherever it sits in the URL, so no
-    // server or libpq message can echo it (as PgStorage does).
-    char* err = nullptr;
-    if (PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err)) {
-      for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
-        if (std::string_view(o->keyword) == "password" && o->val != nullptr) password_ = o->val;
-      }
-      PQconninfoFree(opts);
-    }
-    if (err != nullptr) PQfreemem(err);
-    shown_url_ = hide(shown_url_);
-  }
-
-  static std::string first_line(std::string text) {
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-    if (const auto nl = text.find('\n'); nl != std::string::npos) text.resize(nl);
-    return text;
-  }
-
-  [[nodiscard]] std::string hide(std::string text) const {
-    if (password_.empty()) return text;
-    for (std::size_t p = text.find(password_); p != std::string::npos;
-         p = text.find(password_, p + 3)) {
-      text.replace(p, password_.size(), "***");
-    }
-    return text;
-  }
+  explicit Target(const std::string& url) : shown_(url) {}
 
   Result<PgResult> checked(PGresult* raw, const std::string& what) {
     PgResult r(raw, &PQclear);
@@ -373,15 +341,14 @@ class Target {
     const bool lost = PQstatus(conn_) != CONNECTION_OK;
     std::string detail = r != nullptr ? PQresultErrorMessage(r) : "";
     if (detail.empty()) detail = PQerrorMessage(conn_);
-    std::string message = "migrate: PostgreSQL, " + what + ": " + hide(first_line(detail));
+    std::string message = "migrate: PostgreSQL, " + what + ": " + shown_.clean(detail);
     if (lost)
-      message += " (the database at " + shown_url_ + " is unavailable; nothing was committed)";
+      message += " (the database at " + shown_.url() + " is unavailable; nothing was committed)";
     return make_error(ErrorKind::storage, "", message, lost ? "unavailable" : "io");
   }
 
   PGconn* conn_ = nullptr;
-  std::string shown_url_;
-  std::string password_;
+  ShownConninfo shown_;
 };
 
 // Tables of the target's current schema.

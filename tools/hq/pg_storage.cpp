@@ -321,6 +321,33 @@ std::string redact_conninfo(const std::string& conninfo) {
   return out;
 }
 
+ShownConninfo::ShownConninfo(const std::string& conninfo) : url_(redact_conninfo(conninfo)) {
+  char* err = nullptr;
+  if (PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err)) {
+    for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+      if (std::string_view(o->keyword) == "password" && o->val != nullptr) password_ = o->val;
+    }
+    PQconninfoFree(opts);
+  }
+  if (err != nullptr) PQfreemem(err);
+  url_ = clean(url_);  // a password redact_conninfo did not find where libpq did
+}
+
+std::string ShownConninfo::clean(std::string message) const {
+  message = first_line(std::move(message));
+  if (password_.empty()) return message;
+  for (std::size_t p = message.find(password_); p != std::string::npos;
+       p = message.find(password_, p + 3)) {
+    message.replace(p, password_.size(), "***");
+  }
+  return message;
+}
+
+std::string connect_failure_reason(const char* const* keys, const char* const* values) {
+  const PGPing ping = PQpingParams(keys, values, 1);
+  return ping == PQPING_NO_RESPONSE || ping == PQPING_REJECT ? "unavailable" : "refused";
+}
+
 // ---- the connection ------------------------------------------------------
 
 // A statement's result: rows as text (bytea as \x hex), or the count of rows
@@ -625,7 +652,7 @@ class PgStorage::Connection {
     return rows;
   }
 
-  [[nodiscard]] const std::string& shown_url() const { return shown_url_; }
+  [[nodiscard]] const std::string& shown_url() const { return shown_.url(); }
   [[nodiscard]] bool in_transaction() const { return in_transaction_; }
 
   Error failure(const PGresult* r, const std::string& what) const {
@@ -634,9 +661,9 @@ class PgStorage::Connection {
     std::string detail = r != nullptr ? PQresultErrorMessage(r) : "";
     if (detail.empty() && conn_ != nullptr) detail = PQerrorMessage(conn_);
     const std::string reason = reason_for(sqlstate, lost);
-    std::string message = "hq: PostgreSQL " + what + ": " + hide(first_line(detail));
+    std::string message = "hq: PostgreSQL " + what + ": " + shown_.clean(detail);
     if (reason == "unavailable") {
-      message += " (the database at " + shown_url_ + " is unavailable; a transaction under way was "
+      message += " (the database at " + shown_.url() + " is unavailable; a transaction under way was "
                  "rolled back, or, if this was its COMMIT, may have committed)";
     }
     return make_error(ErrorKind::storage, "", message, reason);
@@ -644,19 +671,7 @@ class PgStorage::Connection {
 
  private:
   Connection(const std::string& url, std::string session)
-      : url_(url), shown_url_(redact_conninfo(url)), session_(std::move(session)) {
-    // The password as libpq reads it (URI, key=value or a query
-    // parameter), so that no message can echo it.
-    char* err = nullptr;
-    if (PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err)) {
-      for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
-        if (std::string_view(o->keyword) == "password" && o->val != nullptr) password_ = o->val;
-      }
-      PQconninfoFree(opts);
-    }
-    if (err != nullptr) PQfreemem(err);
-    shown_url_ = hide(shown_url_);  // a password redact_conninfo did not find where libpq did
-  }
+      : url_(url), shown_(url), session_(std::move(session)) {}
 
   Status open() {
     if (conn_ != nullptr) PQfinish(conn_);
@@ -676,16 +691,10 @@ class PgStorage::Connection {
                         "unavailable");
     }
     if (PQstatus(conn_) != CONNECTION_OK) {
-      // Down (no answer, or starting/stopping) is "unavailable": wait and
-      // retry. A server that answers and refuses us (a password, a
-      // database that does not exist, bad parameters) is "refused": a
-      // configuration to fix, not an outage to wait out.
-      const PGPing ping = PQpingParams(keys, values, 1);
-      const bool down = ping == PQPING_NO_RESPONSE || ping == PQPING_REJECT;
       return make_error(ErrorKind::storage, "",
-                        "hq: cannot connect to PostgreSQL at " + shown_url_ + ": " +
-                            hide(first_line(PQerrorMessage(conn_))),
-                        down ? "unavailable" : "refused");
+                        "hq: cannot connect to PostgreSQL at " + shown_.url() + ": " +
+                            shown_.clean(PQerrorMessage(conn_)),
+                        connect_failure_reason(keys, values));
     }
     if (auto st = command(session_.c_str(), "session settings"); !st) return drop(st);
     if (on_connect_ != nullptr) {
@@ -701,20 +710,9 @@ class PgStorage::Connection {
     return st;
   }
 
-  // `text` with the password, should it appear, replaced.
-  [[nodiscard]] std::string hide(std::string text) const {
-    if (password_.empty()) return text;
-    for (std::size_t p = text.find(password_); p != std::string::npos;
-         p = text.find(password_, p + 3)) {
-      text.replace(p, password_.size(), "***");
-    }
-    return text;
-  }
-
   PGconn* conn_ = nullptr;
-  std::string url_;        // with its password: never shown
-  std::string shown_url_;  // redacted
-  std::string password_;
+  std::string url_;  // with its password: never shown
+  ShownConninfo shown_;
   std::string session_;
   std::unordered_set<std::string> prepared_;
   bool in_transaction_ = false;

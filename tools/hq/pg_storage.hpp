@@ -55,6 +55,28 @@ namespace refpos::hq {
 //   host=h password=secret dbname=d        -> host=h password=*** dbname=d
 std::string redact_conninfo(const std::string& conninfo);
 
+// What messages about a connection may show (PgStorage, and the migration
+// in migrate.cpp): the conninfo redacted, and libpq's or the server's text
+// with the password hidden wherever libpq reads it from (URI, key=value or
+// a query parameter), cut to its first line.
+class ShownConninfo {
+ public:
+  explicit ShownConninfo(const std::string& conninfo);
+  [[nodiscard]] const std::string& url() const { return url_; }
+  [[nodiscard]] std::string clean(std::string message) const;
+
+ private:
+  std::string url_;       // redacted
+  std::string password_;  // as libpq parsed it, to hide: never shown
+};
+
+// Why connecting with these libpq parameters (PQconnectdbParams' keys and
+// values, expand_dbname 1) failed: "unavailable" when the server does not
+// answer or is starting or stopping (wait and retry), "refused" when it
+// answers and refuses (a password, a database that does not exist, bad
+// parameters: a configuration to fix, not an outage to wait out).
+std::string connect_failure_reason(const char* const* keys, const char* const* values);
+
 class PgStorage final : public Storage {
  public:
   // Connects to `url` (any libpq conninfo URI or key=value string) and
