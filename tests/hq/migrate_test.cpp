@@ -21,6 +21,7 @@
 #include "store/database.hpp"
 #include "store/event_log.hpp"
 #include "sync/protocol.hpp"
+#include "store_log.hpp"
 #include "temp_dir.hpp"
 
 namespace refpos::hq {
@@ -73,55 +74,7 @@ std::string pg_data_rows(const std::string& url) {
   return out;
 }
 
-// A store's event log, written with the plugin's code.
-class StoreLog {
- public:
-  StoreLog(const test::TempDir& dir, std::string id) : id_(std::move(id)) {
-    auto db = store::Database::open((dir.path() / (id_ + ".db")).string());
-    REQUIRE(db.ok());
-    db_ = std::move(*db);
-    REQUIRE(db_->exec(store::kEventLogSchema).ok());
-  }
-  void add(std::string_view type, const json& body) {
-    auto tx = store::WriteTransaction::begin(*db_);
-    REQUIRE(tx.ok());
-    REQUIRE(store::append_event(*db_, id_, 1'767'261'600'000, 1, {type, body}).ok());
-    REQUIRE((*tx)->commit().ok());
-  }
-  std::vector<sync::WireEvent> read(std::int64_t from, std::int64_t to) {
-    auto q = db_->query(
-        "SELECT seq, type, at_ms, ruleset_version, body, prev_hash, hash FROM events"
-        " WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq");
-    REQUIRE(q.ok());
-    (*q)->bind(1, from).bind(2, to);
-    std::vector<sync::WireEvent> out;
-    while (*(*q)->step()) {
-      sync::WireEvent e;
-      e.seq = (*q)->int64(0);
-      e.type = (*q)->text(1);
-      e.at_ms = (*q)->int64(2);
-      e.ruleset_version = (*q)->int64(3);
-      e.body = (*q)->text(4);
-      const auto p = (*q)->blob(5);
-      const auto h = (*q)->blob(6);
-      std::copy(p.begin(), p.end(), e.prev_hash.begin());
-      std::copy(h.begin(), h.end(), e.hash.begin());
-      out.push_back(std::move(e));
-    }
-    return out;
-  }
-  std::string batch(std::int64_t from, std::int64_t to) {
-    return sync::serialize_batch({id_, read(from, to)});
-  }
-  [[nodiscard]] const std::string& id() const { return id_; }
-  [[nodiscard]] std::string path(const test::TempDir& dir) const {
-    return (dir.path() / (id_ + ".db")).string();
-  }
-
- private:
-  std::string id_;
-  std::unique_ptr<store::Database> db_;
-};
+using testing::StoreLog;
 
 // A head office (the real Service) on the storage given.
 struct Office {
@@ -387,7 +340,7 @@ TEST_CASE("a migration from a file that is not a head office at the latest schem
   StoreLog log(dir, "store-a");
   log.add("customer_registered", registered("r-1"));
   SUBCASE("a store's event log") {
-    path = log.path(dir);
+    path = log.path();
     reason = "not_head_office";
     says = "store's refpos.db";
   }

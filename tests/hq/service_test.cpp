@@ -16,6 +16,7 @@
 #include "store/database.hpp"
 #include "store/event_log.hpp"
 #include "sync/protocol.hpp"
+#include "store_log.hpp"
 #include "temp_dir.hpp"
 
 namespace refpos::hq {
@@ -23,52 +24,7 @@ namespace {
 
 using json = nlohmann::json;
 
-// A store's event log, written with the plugin's code.
-class StoreLog {
- public:
-  StoreLog(const test::TempDir& dir, std::string id, std::string file = {}) : id_(std::move(id)) {
-    auto db = store::Database::open((dir.path() / (file.empty() ? id_ + ".db" : file)).string());
-    REQUIRE(db.ok());
-    db_ = std::move(*db);
-    REQUIRE(db_->exec(store::kEventLogSchema).ok());
-  }
-  void add(std::string_view type, const json& body, std::int64_t at_ms = 1'767'261'600'000) {
-    auto tx = store::WriteTransaction::begin(*db_);
-    REQUIRE(tx.ok());
-    REQUIRE(store::append_event(*db_, id_, at_ms, 1, {type, body}).ok());
-    REQUIRE((*tx)->commit().ok());
-  }
-  std::vector<sync::WireEvent> read(std::int64_t from, std::int64_t to) {
-    auto q = db_->query(
-        "SELECT seq, type, at_ms, ruleset_version, body, prev_hash, hash FROM events"
-        " WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq");
-    REQUIRE(q.ok());
-    (*q)->bind(1, from).bind(2, to);
-    std::vector<sync::WireEvent> out;
-    while (*(*q)->step()) {
-      sync::WireEvent e;
-      e.seq = (*q)->int64(0);
-      e.type = (*q)->text(1);
-      e.at_ms = (*q)->int64(2);
-      e.ruleset_version = (*q)->int64(3);
-      e.body = (*q)->text(4);
-      const auto p = (*q)->blob(5);
-      const auto h = (*q)->blob(6);
-      std::copy(p.begin(), p.end(), e.prev_hash.begin());
-      std::copy(h.begin(), h.end(), e.hash.begin());
-      out.push_back(std::move(e));
-    }
-    return out;
-  }
-  std::string batch(std::int64_t from, std::int64_t to) {
-    return sync::serialize_batch({id_, read(from, to)});
-  }
-  [[nodiscard]] const std::string& id() const { return id_; }
-
- private:
-  std::string id_;
-  std::unique_ptr<store::Database> db_;
-};
+using testing::StoreLog;
 
 struct HeadOffice {
   explicit HeadOffice(const test::TempDir& dir, const std::string& file = "hq.db")
