@@ -390,15 +390,21 @@ TEST_CASE("a reward earned at another store reaches the referrer's store and not
   CHECK(sum == 300);
 }
 
+// CODE9, single-use, redeemed by one referee f-1 at A (t-a) and at B (t-b),
+// each store accruing r-1's reward: one over_redeemed conflict once folded.
+void redeem_twice(StoreLog& a, StoreLog& b) {
+  a.add("code_redeemed", redeemed("t-a", "CODE9", "f-1", "r-1"));
+  a.add("reward_accrued", accrued("r-1", "referrer", 500, 1'767'300'000'000, "CODE9", "t-a"));
+  b.add("code_redeemed", redeemed("t-b", "CODE9", "f-1", "r-1"));
+  b.add("reward_accrued", accrued("r-1", "referrer", 500, 1'767'400'000'000, "CODE9", "t-b"));
+}
+
 TEST_CASE("a single-use code redeemed at two stores by one referee gives one conflict and one reward") {
   test::TempDir dir;
   HeadOffice hq(dir);
   StoreLog a(dir, "store-a");
   StoreLog b(dir, "store-b");
-  a.add("code_redeemed", redeemed("t-a", "CODE9", "f-1", "r-1"));
-  a.add("reward_accrued", accrued("r-1", "referrer", 500, 1'767'300'000'000, "CODE9", "t-a"));
-  b.add("code_redeemed", redeemed("t-b", "CODE9", "f-1", "r-1"));
-  b.add("reward_accrued", accrued("r-1", "referrer", 500, 1'767'400'000'000, "CODE9", "t-b"));
+  redeem_twice(a, b);
   REQUIRE(hq.push(a, a.batch(1, 2)).status == 200);
   REQUIRE(hq.push(b, b.batch(1, 2)).status == 200);
 
@@ -430,10 +436,7 @@ TEST_CASE("the referral report reads either back end: one snapshot, the conflict
   HeadOffice hq(dir);
   StoreLog a(dir, "store-a");
   StoreLog b(dir, "store-b");
-  a.add("code_redeemed", redeemed("t-a", "CODE9", "f-1", "r-1"));
-  a.add("reward_accrued", accrued("r-1", "referrer", 500, 1'767'300'000'000, "CODE9", "t-a"));
-  b.add("code_redeemed", redeemed("t-b", "CODE9", "f-1", "r-1"));
-  b.add("reward_accrued", accrued("r-1", "referrer", 500, 1'767'400'000'000, "CODE9", "t-b"));
+  redeem_twice(a, b);
   b.add("code_redeemed", redeemed("t-late", "CODE9", "f-2", "r-1"), 1'800'000'000'000);  // after the period
   REQUIRE(hq.push(a, a.batch(1, 2)).status == 200);
   REQUIRE(hq.push(b, b.batch(1, 3)).status == 200);
