@@ -175,11 +175,24 @@ TEST_CASE("updates survive a round trip") {
   REQUIRE(parsed->conflicts.size() == 1);
   CHECK(parsed->conflicts[0].txn_ids == u.conflicts[0].txn_ids);
 
+  CHECK_FALSE(parsed->resend_keys);
+
   Updates empty;
-  auto none = parse_updates(serialize_updates(empty));
+  const std::string empty_text = serialize_updates(empty);
+  CHECK(empty_text.find("resend_keys") == std::string::npos);  // only sent when true
+  auto none = parse_updates(empty_text);
   REQUIRE(none.ok());
   CHECK_FALSE(none->rules);
   CHECK_FALSE(none->code_keys);
+
+  Updates resend;
+  resend.resend_keys = true;
+  auto again = parse_updates(serialize_updates(resend));
+  REQUIRE(again.ok());
+  CHECK(again->resend_keys);
+  CHECK_FALSE(parse_updates(R"({"cursor": 1, "revoked_codes": [], "revoked_stores": [], "wallets": [],)"
+                            R"( "conflicts": [], "resend_keys": "yes"})")
+                  .ok());
 }
 
 TEST_CASE("updates are refused with the field that is wrong") {

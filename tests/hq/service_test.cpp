@@ -513,11 +513,15 @@ TEST_CASE("after a restore from a backup a store whose cursor the database never
   REQUIRE(hq.pull("store-c", 0).cursor > held_by_a);
   // ...and A still hears of r-1's reward, whose change now numbers below its cursor.
   const auto again = hq.pull("store-a", held_by_a);
+  CHECK(again.resend_keys);  // the keys A sent after the backup are gone too
   REQUIRE(again.wallets.size() == 1);
   CHECK(again.wallets[0].customer_id == "r-1");
   CHECK(again.wallets[0].entries.size() == 1);
   // A cursor head office did hand out is answered from where it stands.
-  CHECK(hq.pull("store-a", again.cursor).wallets.empty());
+  const auto settled = hq.pull("store-a", again.cursor);
+  CHECK(settled.wallets.empty());
+  CHECK_FALSE(settled.resend_keys);
+  CHECK_FALSE(heard.resend_keys);
 }
 
 TEST_CASE("published rules are signed and versions only go up and admin routes are checked") {

@@ -580,6 +580,56 @@ TEST_CASE("sync faults: head office killed when the stream reaches byte k, resta
   }
 }
 
+// Head office restored from a backup taken before the store's last sync
+// (docs/scale-out.md, "Backups and restore"): the store sends again the
+// events head office lost (a gap answer), and, told that its cursor is one
+// head office never handed out, its contact-data keys too.
+TEST_CASE("sync faults: head office restored from an older backup gets back the events and the contact keys it lost") {
+  Run run;
+  REQUIRE(run.sync().status == REFPOS_OK);
+  const auto stop_hq = [&] { run.hq.reset(); };  // SIGTERM, must exit 0
+  const auto start_hq = [&] {
+    run.hq = std::make_unique<HqAt>(run.hq_dir());
+    run.point_at(run.hq->port());
+  };
+  const std::string data = run.hq_dir() + "/data";
+  const std::string backup = run.root.str() + "/hq-backup";
+  stop_hq();
+  fs::copy(data, backup, fs::copy_options::recursive);
+  start_hq();
+
+  // After the backup: Alice gives her e-mail (a sealing key), more sales.
+  REQUIRE(call_op(*run.store, "contact",
+                  json{{"customer_id", "alice"}, {"channel", "email"},
+                       {"address", "alice@example.com"}, {"consent", true}, {"terminal_id", "till-1"}})
+              .status == REFPOS_OK);
+  REQUIRE(run.store->commit(cart("A-after", "c-after", {4200})).status == REFPOS_OK);
+  auto synced = run.sync();
+  REQUIRE_MESSAGE(synced.status == REFPOS_OK, synced.message);
+  CHECK(synced.body["keys_uploaded"] == 1);
+  const std::string hq_db = data + "/hq.sqlite3";
+  const auto hq_keys = [&] { return sql_int_in_file(hq_db, "SELECT count(*) FROM pii_keys"); };
+  CHECK(hq_keys() == 1);
+  const FinalState before = run.state();
+
+  stop_hq();
+  fs::remove_all(data);
+  fs::copy(backup, data, fs::copy_options::recursive);
+  start_hq();
+  CHECK(hq_keys() == 0);  // lost with the restore
+  auto again = run.sync();
+  REQUIRE_MESSAGE(again.status == REFPOS_OK, again.message);
+  CHECK(again.body["keys_uploaded"] == 1);  // sent again unasked
+  CHECK(hq_keys() == 1);
+  const FinalState after = run.state();
+  CHECK(after.audit == "");
+  CHECK(after.hq_acked == after.store_acked);  // every event is back at head office
+  CHECK(after.hq_acked > before.hq_acked);     // and this sync's own record
+  CHECK(after.backlog == before.backlog);
+  CHECK_FALSE(after.hq_flagged);
+  CHECK(run.sync().body["keys_uploaded"] == 0);  // once
+}
+
 // PostgreSQL down in the middle of a sync (docs/scale-out.md, "When
 // PostgreSQL is down"): the cluster is stopped when the stream reaches byte
 // k, and the stream itself stays whole, so head office answers what the

@@ -862,7 +862,11 @@ Result<sync::Updates> Service::Impl::collect_updates(const std::string& store_id
   auto store = storage->find_store(store_id);
   if (!store) return store.error();
   const std::int64_t handed = *store ? (*store)->pulled_cursor : 0;
-  if (cursor > *current || cursor > handed) cursor = 0;
+  if (cursor > *current || cursor > handed) {
+    cursor = 0;
+    // The contact-data keys the store sent since may be lost with it.
+    u.resend_keys = true;
+  }
   auto latest = storage->latest_rules();
   if (!latest) return latest.error();
   if (*latest && (*latest)->change_seq > cursor) {

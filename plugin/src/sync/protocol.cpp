@@ -367,6 +367,7 @@ std::string serialize_updates(const Updates& u) {
   }
   doc["hold_decisions"] = std::move(holds);
   doc["forgotten"] = u.forgotten;
+  if (u.resend_keys) doc["resend_keys"] = true;
   return doc.dump();
 }
 
@@ -407,6 +408,7 @@ Result<Updates> parse_updates(std::string_view text) {
     auto forgotten = read_id_list(r, "forgotten");
     u.forgotten = std::move(*forgotten);
   }
+  u.resend_keys = r.boolean("resend_keys", false);
   if (auto st = r.finish(); !st) return st.error();
   return u;
 }

@@ -111,6 +111,10 @@ struct Updates {
   std::vector<ConflictNotice> conflicts;
   std::vector<HoldDecision> hold_decisions;  // absent from an older head office: none
   std::vector<std::string> forgotten;        // customers to forget; absent: none
+  // Head office does not know the store's cursor (it was restored from a
+  // backup taken before it handed it out): the keys it held may be gone,
+  // so the store sends all its contact-data keys again. Sent only when true.
+  bool resend_keys = false;
 };
 std::string serialize_updates(const Updates& updates);
 Result<Updates> parse_updates(std::string_view text);

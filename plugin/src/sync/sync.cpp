@@ -343,6 +343,11 @@ Status apply(const wire::StoreConfig& config, Database& db, const CheckedUpdates
     if (!appended) return appended.error();
   }
   report.forgotten = u.forgotten.size();
+  // Head office restored from an older backup: every key goes up again
+  // (upload_keys, after this).
+  if (u.resend_keys) {
+    if (auto st = db.exec("UPDATE pii_keys SET uploaded = 0"); !st) return st;
+  }
   if (!u.revoked_stores.empty()) {
     if (auto st = set_meta(db, "revoked_stores", json(u.revoked_stores).dump()); !st) return st;
   }
