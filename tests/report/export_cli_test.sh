@@ -82,7 +82,7 @@ rows = list(csv.reader(open(sys.argv[1], newline="")))
 assert rows[0] == ["kind", "channel", "store_id", "recipient_id", "to", "subject", "body"], rows[0]
 keys = [(r[2], r[3], r[1]) for r in rows[1:]]
 want = [("store-a", "ana", "email"), ("store-a", "ana", "sms"), ("store-a", "ben", "sms"),
-        ("store-a", "gus", "sms"), ("store-a", "hal", "email")]
+        ("store-a", "gus", "sms"), ("store-a", "hal", "email"), ("store-a", "jon", "email")]
 assert keys == want, keys
 ana = rows[1]
 assert ana[4] == "ana@example.com" and ana[5].endswith(", Ana"), ana

@@ -129,6 +129,18 @@ class StoreFile {
            {"txn_id", txn}});
   }
 
+  // Head office released a held referrer reward (sync.cpp, apply_hold_decision).
+  void release_hold(const std::string& txn, const std::string& referrer, const std::string& unit,
+                    std::int64_t amount, std::int64_t at_ms) {
+    event(at_ms, "hold_released",
+          {{"customer_id", referrer},
+           {"kind", unit},
+           {"amount", amount},
+           {"spendable_at_ms", at_ms},
+           {"currency", "USD"},
+           {"txn_id", txn}});
+  }
+
   void reverse_reward(const std::string& txn, const std::string& referrer, const std::string& unit,
                       std::int64_t amount, std::int64_t at_ms) {
     event(at_ms, "reward_reversed",
@@ -204,6 +216,11 @@ ExportStory build_export_story(const std::filesystem::path& dir) {
 
     a.consent("eve", "email", "eve@example.com", "Eve", day(-20));
     a.redeem_and_reward("T-7", "EVE-1", "fri-7", "eve", "store_credit", 1000, day(10), true);
+
+    // Held before the period, released in it: thanked (eve's stays held).
+    a.consent("jon", "email", "jon@example.com", "Jon", day(-20));
+    a.redeem_and_reward("T-12", "JON-1", "fri-12", "jon", "store_credit", 800, day(-5), true);
+    a.release_hold("T-12", "jon", "store_credit", 800, day(21));
 
     a.consent("fay", "email", "fay@example.com", "Fay", day(-20));
     a.redeem_and_reward("T-8", "FAY-1", "fri-8", "fay", "store_credit", 1000, day(11));

@@ -96,9 +96,14 @@ TEST_CASE("export thanks: consent, withdrawal, forgetting, holds, reversals and 
   const auto e = run(story().store_a, ExportKind::thanks);
   CHECK(keys_of(e) == std::vector<std::string>{"store-a/ana/email", "store-a/ana/sms",
                                                "store-a/ben/sms", "store-a/gus/sms",
-                                               "store-a/hal/email"});
-  // cara email+sms, dan sms, gus email, hal sms never consented.
-  CHECK(e.skipped.no_consent == 5);
+                                               "store-a/hal/email", "store-a/jon/email"});
+  // cara email+sms, dan sms, gus email, hal sms, jon sms never consented;
+  // eve's reward is held, jon's was released in the period.
+  CHECK(e.skipped.no_consent == 6);
+  const auto* jon = find(e, "jon", Channel::email);
+  REQUIRE(jon != nullptr);
+  CHECK(jon->body.find("$8.00 in store credit") != std::string::npos);
+  CHECK(find(e, "eve", Channel::email) == nullptr);
   CHECK(e.skipped.withdrawn == 1);  // ben email
   CHECK(e.skipped.forgotten == 1);  // dan email
   CHECK(e.skipped.unreadable == 0);
@@ -143,7 +148,7 @@ TEST_CASE("export thanks: a channel at a time, and a scope") {
   const auto e = run(story().store_a, ExportKind::thanks, "store-a", {Channel::sms});
   CHECK(keys_of(e) ==
         std::vector<std::string>{"store-a/ana/sms", "store-a/ben/sms", "store-a/gus/sms"});
-  CHECK(e.skipped.no_consent == 3);  // cara, dan, hal
+  CHECK(e.skipped.no_consent == 4);  // cara, dan, hal, jon
   CHECK(e.skipped.withdrawn == 0);
   CHECK(e.scope == "store-a");
 }
@@ -156,7 +161,7 @@ TEST_CASE("export thanks at head office: a reward attributed by code thanks the 
   CHECK(ivy->store_id == "store-b");  // where she earned it; opened with store A's key
   CHECK(ivy->to == "ivy@example.com");
   CHECK(ivy->body.find("1 friends, $7.00 in store credit, store-b") != std::string::npos);
-  CHECK(all.messages.size() == 6);
+  CHECK(all.messages.size() == 7);
 
   const auto b_only = run(story().head_office, ExportKind::thanks, "store-b");
   CHECK(keys_of(b_only) == std::vector<std::string>{"store-b/ivy/email"});
@@ -178,7 +183,7 @@ TEST_CASE("export at head office: a key that never arrived means skipped, not an
   exec_sql(copy, "DROP TABLE pii_keys");  // a head office from before keys were uploaded
   const auto none = run(copy, ExportKind::thanks);
   CHECK(none.messages.empty());
-  CHECK(none.skipped.forgotten == 7);  // every consent, ivy's too
+  CHECK(none.skipped.forgotten == 8);  // every consent, ivy's too
 }
 
 TEST_CASE("export leads: one message per consented lead whose referrer can still be read") {
@@ -257,10 +262,10 @@ TEST_CASE("export: CSV is RFC 4180 and JSON carries the messages and the counts"
   CHECK(j["kind"] == "thanks");
   CHECK(j["empty"] == false);
   CHECK(j["scope"].is_null());
-  CHECK(j["messages"].size() == 5);
+  CHECK(j["messages"].size() == 6);
   CHECK(j["messages"][0]["recipient_id"] == "ana");
   CHECK(j["messages"][1]["subject"].is_null());  // SMS
-  CHECK(j["skipped"] == json{{"no_consent", 5},
+  CHECK(j["skipped"] == json{{"no_consent", 6},
                              {"withdrawn", 1},
                              {"forgotten", 1},
                              {"unreadable", 0},

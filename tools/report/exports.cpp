@@ -176,6 +176,7 @@ class ExportFold {
     const auto& c = request_.channels;
     return std::find(c.begin(), c.end(), channel) != c.end();
   }
+  static Reward reward_of(const Position& at, const json& body);
   void add_reward(const Position& at, const json& body);
   Result<Opened> open_contact(KeyTable& keys, const std::string& subject, const Position& at,
                               const std::string& context, const std::string& sealed,
@@ -196,13 +197,15 @@ class ExportFold {
   std::unordered_map<std::string, std::string> referee_of_;  // txn_key -> referee
   std::set<std::string> reversed_referrer_rewards_;          // txn_key, before to_ms
   std::vector<Reward> rewards_;
+  std::unordered_map<std::string, Reward> held_;  // txn_key -> held referrer reward, not released yet
   std::vector<Lead> leads_;
 };
 
 Status ExportFold::add(const EventRow& event) {
   static const std::set<std::string_view> kRead = {
       "contact_consented", "contact_withdrawn", "customer_forgotten", "code_issued",
-      "code_redeemed",     "reward_accrued",    "reward_reversed",    "lead_captured"};
+      "code_redeemed",     "reward_accrued",    "reward_reversed",    "lead_captured",
+      "hold_released"};
   if (kRead.count(event.type) == 0) return ok_status();
   const json body = json::parse(event.body, nullptr, false);
   if (!body.is_object()) {
@@ -230,7 +233,21 @@ Status ExportFold::add(const EventRow& event) {
       reversed_referrer_rewards_.insert(txn_key(event.store_id, text_of(body, "txn_id")));
     }
   } else if (type == "reward_accrued") {
-    if (counted(event.store_id, event.at_ms)) add_reward(at, body);
+    if (bool_of(body, "held")) {
+      // Thanked only if head office releases it, when it does (below).
+      if (event.at_ms < request_.period.to_ms && text_of(body, "side") == "referrer") {
+        held_[txn_key(event.store_id, text_of(body, "txn_id"))] = reward_of(at, body);
+      }
+    } else if (counted(event.store_id, event.at_ms)) {
+      add_reward(at, body);
+    }
+  } else if (type == "hold_released") {
+    const auto it = held_.find(txn_key(event.store_id, text_of(body, "txn_id")));
+    if (it != held_.end() && counted(event.store_id, event.at_ms)) {
+      it->second.at = std::move(at);  // earned now: consent and forgetting as of the release
+      rewards_.push_back(std::move(it->second));
+      held_.erase(it);
+    }
   } else if (type == "lead_captured") {
     if (counted(event.store_id, event.at_ms)) {
       leads_.push_back({std::move(at), text_of(body, "lead_id"), text_of(body, "customer_id"),
@@ -240,14 +257,18 @@ Status ExportFold::add(const EventRow& event) {
   return ok_status();
 }
 
-void ExportFold::add_reward(const Position& at, const json& body) {
-  // A held reward may still be forfeited: no thanks for it (docs/reports.md).
-  if (text_of(body, "side") != "referrer" || bool_of(body, "held")) return;
+Reward ExportFold::reward_of(const Position& at, const json& body) {
   const auto unit = text_of(body, "kind");
   const bool money = unit == "store_credit" || unit == "gift_card";
-  rewards_.push_back({at, text_of(body, "txn_id"), text_of(body, "customer_id"),
-                      text_of(body, "code"), unit, money ? text_of(body, "currency") : "",
-                      int_of(body, "amount")});
+  return {at, text_of(body, "txn_id"), text_of(body, "customer_id"), text_of(body, "code"), unit,
+          money ? text_of(body, "currency") : "", int_of(body, "amount")};
+}
+
+void ExportFold::add_reward(const Position& at, const json& body) {
+  // A held reward may still be forfeited: thanked at its release, if any
+  // (docs/reports.md).
+  if (text_of(body, "side") != "referrer" || bool_of(body, "held")) return;
+  rewards_.push_back(reward_of(at, body));
 }
 
 // Opens `sealed` with the subject's key of the event's store. ok fills `out`;
