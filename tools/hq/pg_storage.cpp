@@ -804,25 +804,32 @@ Result<std::unique_ptr<Storage>> PgStorage::open_another() {
   return std::unique_ptr<Storage>(new PgStorage(std::move(own), url_, true));
 }
 
+// A write transaction this storage began: in_write_ while it lasts, and
+// rolled back unless committed (also when the work throws).
+class PgStorage::WriteScope {
+ public:
+  explicit WriteScope(PgStorage& self) : self_(self) { self_.in_write_ = true; }
+  ~WriteScope() {
+    self_.in_write_ = false;
+    if (!committed_) self_.conn_->rollback();
+  }
+  WriteScope(const WriteScope&) = delete;
+  WriteScope& operator=(const WriteScope&) = delete;
+  void committed() { committed_ = true; }
+
+ private:
+  PgStorage& self_;
+  bool committed_ = false;
+};
+
 Status PgStorage::write(const std::function<Status()>& work) {
   if (in_write_) return work();  // joins the unit of work already open
   // The whole transaction under the database-wide write lock (header).
   if (auto st = conn_->begin(kBeginLockedSql.c_str()); !st) return st;
-  in_write_ = true;
-  struct Open {  // rolls back unless committed, also when `work` throws
-    PgStorage& self;
-    bool done = false;
-    ~Open() {
-      self.in_write_ = false;
-      if (!done) self.conn_->rollback();
-    }
-  } open{*this};
+  WriteScope scope(*this);
   if (auto st = work(); !st) return st;
-  open.done = true;
-  if (auto st = conn_->commit(); !st) {
-    conn_->rollback();
-    return st;
-  }
+  if (auto st = conn_->commit(); !st) return st;
+  scope.committed();
   return ok_status();
 }
 
@@ -1255,15 +1262,7 @@ Result<std::int64_t> PgStorage::append_push(const std::string& store_id, std::in
   }
   auto head = conn_->begin_with(kBeginPush, Params{}.text(store_id));
   if (!head) return head.error();
-  in_write_ = true;
-  struct Open {  // rolls back unless committed, also on an exception
-    PgStorage& self;
-    bool done = false;
-    ~Open() {
-      self.in_write_ = false;
-      if (!done) self.conn_->rollback();
-    }
-  } open{*this};
+  WriteScope scope(*this);
   const std::int64_t change = head->int64(0, 0);
   if (head->int64(0, 1) != expected_acked) return raced();
   if (auto st = conn_->copy_in(kCopyEvents, copy_rows(store_id, events, change), "append_push");
@@ -1279,7 +1278,7 @@ Result<std::int64_t> PgStorage::append_push(const std::string& store_id, std::in
                           .hash(progress.last_hash)
                           .integer(progress.last_seen_ms);
   if (auto st = conn_->commit_with(kFinishPush, tail); !st) return st.error();
-  open.done = true;
+  scope.committed();
   return change;
 }
 

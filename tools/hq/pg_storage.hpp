@@ -214,6 +214,7 @@ class PgStorage final : public Storage {
   // lend out). Defined in pg_storage.cpp.
   class Connection;
   class Rows;
+  class WriteScope;
 
  private:
   PgStorage(std::unique_ptr<Connection> conn, std::string url, bool background);
