@@ -38,7 +38,7 @@ class HqDatabase {
   // What the server's database setting would be: a path or a URL.
   [[nodiscard]] const std::string& location() const { return location_; }
   // For ServiceOptions::report_database: the SQLite file, "" on PostgreSQL
-  // (reports read SQLite only, for now).
+  // (the service reads the report through the storage there).
   [[nodiscard]] std::string report_database() const;
 
   // A backup and its restore, while no connection is open (throws on

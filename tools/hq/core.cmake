@@ -9,6 +9,9 @@ add_library(refpos_hq_core STATIC
   ${CMAKE_CURRENT_LIST_DIR}/sqlite_storage.cpp
   ${CMAKE_CURRENT_LIST_DIR}/pg_storage.cpp
   ${CMAKE_CURRENT_LIST_DIR}/migrate.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/storage_reports.cpp
 )
 target_include_directories(refpos_hq_core PUBLIC ${PROJECT_SOURCE_DIR}/tools)
-target_link_libraries(refpos_hq_core PUBLIC refpos_core PRIVATE refpos_report refpos_warnings PostgreSQL::PostgreSQL)
+# refpos_report is public: storage_reports.hpp hands its types out.
+target_link_libraries(refpos_hq_core PUBLIC refpos_core refpos_report
+  PRIVATE refpos_warnings PostgreSQL::PostgreSQL)

@@ -734,6 +734,11 @@ constexpr const char* kSessionBackground =
     "SET bytea_output = 'hex'; SET client_min_messages = 'warning';"
     " SET idle_in_transaction_session_timeout = '60s'; SET synchronous_commit = off";
 
+// refposctl's reports and exports: nothing it runs can write (a statement
+// that tries fails), and the report's snapshot may last as long as it needs.
+constexpr const char* kSessionReadOnly =
+    "SET bytea_output = 'hex'; SET client_min_messages = 'warning';"
+    " SET default_transaction_read_only = on";
 
 }  // namespace
 
@@ -783,6 +788,34 @@ Status PgStorage::migrate(Connection& c) {
   }();
   if (!migrated) c.rollback();
   return migrated;
+}
+
+Status PgStorage::check_schema(Connection& c) {
+  auto present = c.query("SELECT to_regclass('schema_migrations') IS NOT NULL", "schema check");
+  if (!present) return present.error();
+  if (present->view(0, 0) != "t") {
+    return make_error(ErrorKind::bad_request, "",
+                      "hq: the database at " + c.shown_url() +
+                          " holds no refpos head office (no schema_migrations table)",
+                      "schema");
+  }
+  auto rows = c.exec(kSchemaVersionQuery, Params{});
+  if (!rows) return rows.error();
+  const auto version = static_cast<int>(rows->int64(0, 0));
+  if (version == kSchemaVersion) return ok_status();
+  return make_error(ErrorKind::storage, "",
+                    "hq: the database has schema version " + std::to_string(version) +
+                        " and this program reads version " + std::to_string(kSchemaVersion) +
+                        (version < kSchemaVersion
+                             ? ": start the head office's refpos-hq once (it migrates the schema)"
+                             : ": use the refposctl of the head office's release"),
+                    "schema");
+}
+
+Result<std::unique_ptr<PgStorage>> PgStorage::open_read_only(const std::string& url) {
+  auto conn = Connection::connect(url, kSessionReadOnly, &PgStorage::check_schema);
+  if (!conn) return conn.error();
+  return std::unique_ptr<PgStorage>(new PgStorage(std::move(*conn), url, false));
 }
 
 Result<std::unique_ptr<PgStorage>> PgStorage::open(const std::string& url) {
@@ -1610,6 +1643,8 @@ constexpr Statement kDeclareReportCursor{
     "declare_report_cursor",
     "DECLARE refpos_report NO SCROLL CURSOR FOR SELECT store_id, seq, type, at_ms, body"
     " FROM events WHERE at_ms < $1 ORDER BY store_id, seq"};
+constexpr Statement kFindPiiKey{"find_pii_key",
+                                "SELECT key FROM pii_keys WHERE store_id = $1 AND subject = $2"};
 constexpr Statement kAllConflicts{
     "all_conflicts",
     "SELECT conflict_id, code, kind, settlement, change_seq FROM conflicts ORDER BY conflict_id"};
@@ -1667,6 +1702,23 @@ Result<std::vector<ConflictRecord>> PgStorage::all_conflicts() {
   auto rows = conn_->exec(kAllConflicts, Params{});
   if (!rows) return rows.error();
   return conflicts_from(*rows);
+}
+
+Result<std::optional<store::PiiKey>> PgStorage::find_pii_key(const std::string& store_id,
+                                                              const std::string& subject) {
+  auto rows = conn_->exec(kFindPiiKey, Params{}.text(store_id).text(subject));
+  if (!rows) return rows.error();
+  std::optional<store::PiiKey> key;
+  if (rows->size() == 0) return key;
+  // bytea in hex output, "\x" and two digits a byte, parsed in place: the
+  // key is not copied into a string that nobody wipes.
+  const std::string_view v = rows->view(0, 0);
+  if (v.size() != 2 + 2 * store::kPiiKeyBytes || v.substr(0, 2) != "\\x") return key;
+  key.emplace();
+  for (std::size_t i = 0; i < key->size(); ++i) {
+    std::from_chars(v.data() + 2 + 2 * i, v.data() + 4 + 2 * i, (*key)[i], 16);
+  }
+  return key;
 }
 
 }  // namespace refpos::hq

@@ -91,6 +91,12 @@ class PgStorage final : public Storage {
   // every call fails with ErrorKind::storage, reason "unavailable" (which
   // refpos-hq answers 503 with a retry hint).
   static std::unique_ptr<PgStorage> open_when_available(const std::string& url);
+  // For refposctl's reports and exports: a connection that never writes
+  // (default_transaction_read_only, so nothing it runs can change the
+  // database) and never migrates. A schema older or newer than this
+  // program's is refused (reason "schema"), naming both versions: the
+  // head office's own refpos-hq migrates it.
+  static Result<std::unique_ptr<PgStorage>> open_read_only(const std::string& url);
   ~PgStorage() override;
   PgStorage(const PgStorage&) = delete;
   PgStorage& operator=(const PgStorage&) = delete;
@@ -203,6 +209,8 @@ class PgStorage final : public Storage {
   Status scan_events(std::int64_t before_ms, const std::function<void(std::int64_t total)>& total,
                      const std::function<Status(const EventView&)>& visit) override;
   Result<std::vector<ConflictRecord>> all_conflicts() override;
+  Result<std::optional<store::PiiKey>> find_pii_key(const std::string& store_id,
+                                                    const std::string& subject) override;
   static constexpr int kEventsPerFetch = 5'000;
 
   // The advisory lock every write transaction takes first: one number for
@@ -222,6 +230,8 @@ class PgStorage final : public Storage {
   // (re)connects, so a database restored empty or older is migrated again
   // before anything else reads it.
   static Status migrate(Connection& c);
+  // open_read_only's check, on every (re)connect.
+  static Status check_schema(Connection& c);
   Result<std::vector<ConflictTxn>> txns_of(std::int64_t conflict_id);
   Result<std::vector<ConflictRecord>> conflicts_from(const Rows& rows);
 

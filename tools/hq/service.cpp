@@ -23,6 +23,7 @@
 // issuing store's code_issued event, whichever of the two arrives first,
 // with an entry of origin 'hq' that every store sees (docs/sync.md).
 #include "hq/service.hpp"
+#include "hq/storage_reports.hpp"
 
 #include <pthread.h>
 #include <sys/resource.h>
@@ -299,42 +300,13 @@ Result<report::Report> Service::Impl::report_from_storage(const report::Period& 
     if (!own) return own.error();
     report_storage = std::move(*own);
   }
-  Storage& s = *report_storage;
-  std::optional<report::Report> built;
-  const auto st = s.read_snapshot([&]() -> Status {
-    auto stores = s.store_ids();
-    if (!stores) return stores.error();
-    if (store_id && std::find(stores->begin(), stores->end(), *store_id) == stores->end()) {
-      return make_error(ErrorKind::not_found, "store",
-                        "head office holds no store \"" + *store_id + "\"; it holds " +
-                            std::to_string(stores->size()) + " stores");
-    }
-    report::ReportFold fold(report::SourceKind::head_office, period, store_id,
-                            store_id ? std::vector<std::string>{*store_id} : std::move(*stores));
-    if (auto scanned = s.scan_events(period.to_ms, {},
-                                     [&](const EventView& e) {
-                                       return fold.add({e.store_id, e.seq, e.type, e.at_ms, e.body});
-                                     });
-        !scanned) {
-      return scanned;
-    }
-    auto conflicts = s.all_conflicts();
-    if (!conflicts) return conflicts.error();
-    for (auto& c : *conflicts) {
-      report::ConflictRow row{c.conflict_id, std::move(c.code), std::move(c.kind),
-                              std::move(c.settlement), {}};
-      for (auto& t : c.txns) row.txns.push_back({std::move(t.store_id), std::move(t.txn_id)});
-      fold.add_conflict(std::move(row));
-    }
-    built = fold.finish();
-    return ok_status();
-  });
-  if (!st) {
-    // A connection lost mid-report: the next report opens a new one.
-    if (st.error().reason == "unavailable") report_storage.reset();
-    return st.error();
-  }
-  return std::move(*built);
+  report::ReportRequest request;
+  request.period = period;
+  request.store_id = store_id;
+  auto built = build_report_from(*report_storage, request);
+  // A connection lost mid-report: the next report opens a new one.
+  if (!built && built.error().reason == "unavailable") report_storage.reset();
+  return built;
 }
 
 Service::Service(std::unique_ptr<Storage> storage, ServiceOptions options, Clock& clock)

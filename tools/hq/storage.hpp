@@ -27,6 +27,7 @@
 
 #include "base/result.hpp"
 #include "store/event_log.hpp"
+#include "store/pii.hpp"
 #include "sync/protocol.hpp"
 
 namespace refpos::hq {
@@ -340,6 +341,14 @@ class Storage {
   }
   // Every conflict, by conflict_id, each with its transactions in arrival order.
   virtual Result<std::vector<ConflictRecord>> all_conflicts() { return not_for_reports(); }
+  // For the follow-up exports: the contact-data key `store_id` uploaded for
+  // `subject` (pii_keys); nullopt when there is none (forgotten, or never
+  // uploaded). The caller wipes the key when done.
+  virtual Result<std::optional<store::PiiKey>> find_pii_key(const std::string& store_id,
+                                                            const std::string& subject) {
+    (void)store_id, (void)subject;
+    return not_for_reports();
+  }
 
  protected:
   static Error raced() {

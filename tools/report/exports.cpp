@@ -1,7 +1,8 @@
 // build_export: one pass over every event of the file (consent is the
 // latest state whatever the period), collecting the facts below, then a
-// finish step that opens sealed contacts with the keys of the same file and
-// renders the templates. docs/reports.md, "Follow-up exports", is the
+// finish step that opens sealed contacts with the keys of the same source
+// (the file's pii_keys, or a KeyLookup given to ExportFold) and renders the
+// templates. docs/reports.md, "Follow-up exports", is the
 // contract; the comments here say what a reader could get wrong.
 //
 // Ordering of events about one person across stores: by at_ms (each store's
@@ -99,69 +100,77 @@ std::string first_word(std::string_view name, std::string_view otherwise) {
   return clean.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
-// The pii_keys of the file: (subject) in a store, (store_id, subject) at
-// head office. Looked up one person at a time, inside the read transaction.
-class KeyTable {
- public:
-  static Result<KeyTable> open(EventSource& source) {
-    KeyTable keys;
-    auto exists = source.db->has_table("pii_keys");
-    if (!exists) return exists.error();
-    if (!*exists) return keys;  // a head office from before keys were uploaded
-    auto q =
-        source.db->prepare(source.kind == SourceKind::head_office
-                               ? "SELECT key FROM pii_keys WHERE store_id = ?1 AND subject = ?2"
-                               : "SELECT key FROM pii_keys WHERE ?1 = ?1 AND subject = ?2");
-    if (!q) return q.error();
-    keys.query_ = std::move(*q);
-    return keys;
+// The pii_keys of a file: (subject) in a store, (store_id, subject) at
+// head office, read inside the file's read transaction. The statement is
+// shared with the lookup, which may outlive this call.
+Result<KeyLookup> file_key_lookup(EventSource& source) {
+  auto exists = source.db->has_table("pii_keys");
+  if (!exists) return exists.error();
+  if (!*exists) {  // a head office from before keys were uploaded
+    return KeyLookup([](const std::string&, const std::string&) {
+      return Result<std::optional<store::PiiKey>>(std::optional<store::PiiKey>());
+    });
   }
-
-  // nullopt: no key (forgotten, or never uploaded), or not a key's length.
-  Result<std::optional<store::PiiKey>> find(const std::string& store, const std::string& subject) {
-    if (!query_) return std::optional<store::PiiKey>();
-    const auto cache_key = txn_key(store, subject);
-    if (const auto it = cache_.find(cache_key); it != cache_.end()) return it->second;
-    query_->reset();
-    query_->bind(1, std::string_view(store)).bind(2, std::string_view(subject));
-    auto row = query_->step();
+  auto q = source.db->prepare(source.kind == SourceKind::head_office
+                                  ? "SELECT key FROM pii_keys WHERE store_id = ?1 AND subject = ?2"
+                                  : "SELECT key FROM pii_keys WHERE ?1 = ?1 AND subject = ?2");
+  if (!q) return q.error();
+  std::shared_ptr<Statement> query = std::move(*q);
+  return KeyLookup([query](const std::string& store,
+                           const std::string& subject) -> Result<std::optional<store::PiiKey>> {
+    query->reset();
+    query->bind(1, std::string_view(store)).bind(2, std::string_view(subject));
+    auto row = query->step();
     if (!row) return row.error();
     std::optional<store::PiiKey> key;
     if (*row) {
-      const auto bytes = query_->blob_view(0);
+      const auto bytes = query->blob_view(0);
       if (bytes.size() == store::kPiiKeyBytes) {
         key.emplace();
         std::copy(bytes.begin(), bytes.end(), reinterpret_cast<char*>(key->data()));
       }
     }
-    cache_.emplace(cache_key, key);
     return key;
-  }
+  });
+}
 
-  ~KeyTable() {
+// Keys as finish() asks for them: each person's looked up once, and every
+// copy wiped when the export is done.
+class KeyCache {
+ public:
+  explicit KeyCache(const KeyLookup& lookup) : lookup_(lookup) {}
+  ~KeyCache() {
     for (auto& [_, key] : cache_) {
       if (key) key->fill(0);
     }
   }
-  KeyTable() = default;
-  KeyTable(KeyTable&&) = default;
-  KeyTable& operator=(KeyTable&&) = delete;
-  KeyTable(const KeyTable&) = delete;
-  KeyTable& operator=(const KeyTable&) = delete;
+  KeyCache(const KeyCache&) = delete;
+  KeyCache& operator=(const KeyCache&) = delete;
+
+  // nullopt: no key (forgotten, or never uploaded), or not a key's length.
+  Result<std::optional<store::PiiKey>> find(const std::string& store, const std::string& subject) {
+    const auto cache_key = txn_key(store, subject);
+    if (const auto it = cache_.find(cache_key); it != cache_.end()) return it->second;
+    auto key = lookup_(store, subject);
+    if (!key) return key.error();
+    cache_.emplace(cache_key, *key);
+    if (*key) (*key)->fill(0);  // the cache's copy is the one kept
+    return cache_.at(cache_key);
+  }
 
  private:
-  std::unique_ptr<Statement> query_;
+  const KeyLookup& lookup_;
   std::unordered_map<std::string, std::optional<store::PiiKey>> cache_;
 };
 
 enum class Opened { ok, forgotten, unreadable };
 
-class ExportFold {
+class Fold {
  public:
-  explicit ExportFold(const ExportRequest& request) : request_(request) {}
+  explicit Fold(const ExportRequest& request) : request_(request) {}
 
   Status add(const EventRow& event);
-  Status finish(KeyTable& keys, Export& out);
+  Status finish(KeyCache& keys, Export& out);
 
  private:
   [[nodiscard]] bool counted(std::string_view store, std::int64_t at_ms) const {
@@ -178,12 +187,12 @@ class ExportFold {
   }
   static Reward reward_of(const Position& at, const json& body);
   void add_reward(const Position& at, const json& body);
-  Result<Opened> open_contact(KeyTable& keys, const std::string& subject, const Position& at,
+  Result<Opened> open_contact(KeyCache& keys, const std::string& subject, const Position& at,
                               const std::string& context, const std::string& sealed,
                               const char* address_member, Contact& out) const;
-  Result<std::string> referrer_first_name(KeyTable& keys, const std::string& referrer) const;
-  Status finish_thanks(KeyTable& keys, Export& out) const;
-  Status finish_leads(KeyTable& keys, Export& out) const;
+  Result<std::string> referrer_first_name(KeyCache& keys, const std::string& referrer) const;
+  Status finish_thanks(KeyCache& keys, Export& out) const;
+  Status finish_leads(KeyCache& keys, Export& out) const;
   [[nodiscard]] std::string reward_text(
       const std::map<std::pair<std::string, std::string>, std::int64_t>& totals) const;
   void emit(Export& out, Channel channel, const std::string& store, const std::string& recipient,
@@ -201,7 +210,7 @@ class ExportFold {
   std::vector<Lead> leads_;
 };
 
-Status ExportFold::add(const EventRow& event) {
+Status Fold::add(const EventRow& event) {
   static const std::set<std::string_view> kRead = {
       "contact_consented", "contact_withdrawn", "customer_forgotten", "code_issued",
       "code_redeemed",     "reward_accrued",    "reward_reversed",    "lead_captured",
@@ -257,14 +266,14 @@ Status ExportFold::add(const EventRow& event) {
   return ok_status();
 }
 
-Reward ExportFold::reward_of(const Position& at, const json& body) {
+Reward Fold::reward_of(const Position& at, const json& body) {
   const auto unit = text_of(body, "kind");
   const bool money = unit == "store_credit" || unit == "gift_card";
   return {at, text_of(body, "txn_id"), text_of(body, "customer_id"), text_of(body, "code"), unit,
           money ? text_of(body, "currency") : "", int_of(body, "amount")};
 }
 
-void ExportFold::add_reward(const Position& at, const json& body) {
+void Fold::add_reward(const Position& at, const json& body) {
   // A held reward may still be forfeited: thanked at its release, if any
   // (docs/reports.md).
   if (text_of(body, "side") != "referrer" || bool_of(body, "held")) return;
@@ -274,7 +283,7 @@ void ExportFold::add_reward(const Position& at, const json& body) {
 // Opens `sealed` with the subject's key of the event's store. ok fills `out`;
 // a missing key or a later forget is `forgotten`; a value that does not open
 // or is not the expected JSON is `unreadable` (its ids only are ever named).
-Result<Opened> ExportFold::open_contact(KeyTable& keys, const std::string& subject,
+Result<Opened> Fold::open_contact(KeyCache& keys, const std::string& subject,
                                         const Position& at, const std::string& context,
                                         const std::string& sealed, const char* address_member,
                                         Contact& out) const {
@@ -293,7 +302,7 @@ Result<Opened> ExportFold::open_contact(KeyTable& keys, const std::string& subje
   return Opened::ok;
 }
 
-void ExportFold::emit(Export& out, Channel channel, const std::string& store,
+void Fold::emit(Export& out, Channel channel, const std::string& store,
                       const std::string& recipient, const std::string& to,
                       const std::vector<std::pair<std::string, std::string>>& values) const {
   const auto& t = channel == Channel::email ? *request_.templates.email : *request_.templates.sms;
@@ -307,9 +316,9 @@ void ExportFold::emit(Export& out, Channel channel, const std::string& store,
   out.messages.push_back(std::move(m));
 }
 
-std::string ExportFold::reward_text(
+std::string Fold::reward_text(
     const std::map<std::pair<std::string, std::string>, std::int64_t>& totals) const {
-  const auto locale = money::find_locale(request_.locale);  // checked by build_export
+  const auto locale = money::find_locale(request_.locale);  // checked_export_request
   std::vector<std::string> parts;
   for (const char* unit : {"store_credit", "gift_card", "points"}) {
     for (const auto& [key, amount] : totals) {
@@ -332,7 +341,7 @@ std::string ExportFold::reward_text(
   return out;
 }
 
-Status ExportFold::finish_thanks(KeyTable& keys, Export& out) const {
+Status Fold::finish_thanks(KeyCache& keys, Export& out) const {
   struct Tally {
     std::map<std::pair<std::string, std::string>, std::int64_t> totals;  // (unit, currency)
     std::set<std::string> referees;
@@ -388,7 +397,7 @@ Status ExportFold::finish_thanks(KeyTable& keys, Export& out) const {
 
 // The first word of the referrer's name as they gave it with a consent that
 // still stands (e-mail first, then SMS), else "a friend".
-Result<std::string> ExportFold::referrer_first_name(KeyTable& keys,
+Result<std::string> Fold::referrer_first_name(KeyCache& keys,
                                                     const std::string& referrer) const {
   for (const Channel channel : {Channel::email, Channel::sms}) {
     const auto it = consent_.find({referrer, std::string(name_of(channel))});
@@ -405,7 +414,7 @@ Result<std::string> ExportFold::referrer_first_name(KeyTable& keys,
   return std::string("a friend");
 }
 
-Status ExportFold::finish_leads(KeyTable& keys, Export& out) const {
+Status Fold::finish_leads(KeyCache& keys, Export& out) const {
   for (const auto& lead : leads_) {
     if (!lead.consent) {
       ++out.skipped.no_consent;
@@ -436,7 +445,7 @@ Status ExportFold::finish_leads(KeyTable& keys, Export& out) const {
   return ok_status();
 }
 
-Status ExportFold::finish(KeyTable& keys, Export& out) {
+Status Fold::finish(KeyCache& keys, Export& out) {
   auto st =
       request_.kind == ExportKind::thanks ? finish_thanks(keys, out) : finish_leads(keys, out);
   if (!st) return st;
@@ -455,7 +464,7 @@ std::vector<Channel> normalised(std::vector<Channel> channels) {
 
 }  // namespace
 
-Result<Export> build_export(const ExportRequest& given) {
+Result<ExportRequest> checked_export_request(const ExportRequest& given) {
   ExportRequest request = given;
   request.channels = normalised(request.channels);
   if (request.channels.empty()) {
@@ -473,22 +482,43 @@ Result<Export> build_export(const ExportRequest& given) {
                       "unknown locale \"" + request.locale +
                           "\"; expected one of: " + money::known_locale_tags());
   }
-  auto source = open_event_source(request.path, request.store_id);
+  return request;
+}
+
+class ExportFold::Facts : public Fold {
+ public:
+  using Fold::Fold;
+};
+
+ExportFold::ExportFold(const ExportRequest& request) : facts_(std::make_unique<Facts>(request)) {}
+ExportFold::~ExportFold() = default;
+
+Status ExportFold::add(const EventRow& event) { return facts_->add(event); }
+
+Status ExportFold::finish(const KeyLookup& keys, Export& out) {
+  KeyCache cache(keys);
+  return facts_->finish(cache, out);
+}
+
+Result<Export> build_export(const ExportRequest& given) {
+  auto request = checked_export_request(given);
+  if (!request) return request.error();
+  auto source = open_event_source(request->path, request->store_id);
   if (!source) return source.error();
-  ExportFold fold(request);
-  if (auto st = for_each_event(*source, request.progress,
+  ExportFold fold(*request);
+  if (auto st = for_each_event(*source, request->progress,
                                [&](const EventRow& event) { return fold.add(event); });
       !st) {
     return st.error();
   }
-  auto keys = KeyTable::open(*source);
+  auto keys = file_key_lookup(*source);
   if (!keys) return keys.error();
   Export out;
-  out.kind = request.kind;
+  out.kind = request->kind;
   out.source = source->kind;
-  out.scope = request.store_id.value_or("");
-  out.period = request.period;
-  out.channels = request.channels;
+  out.scope = request->store_id.value_or("");
+  out.period = request->period;
+  out.channels = request->channels;
   if (auto st = fold.finish(*keys, out); !st) return st.error();
   return out;
 }

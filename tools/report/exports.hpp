@@ -15,10 +15,14 @@
 // Errors and counts name ids only, never an address or a name.
 //
 // The same engine reads a store's refpos.db and a head office's file
-// (event_source.hpp), read-only, in one read transaction.
+// (event_source.hpp), read-only, in one read transaction; a head office on
+// PostgreSQL feeds ExportFold (below) from its own storage instead
+// (tools/hq/storage_reports.hpp).
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +30,7 @@
 
 #include "base/result.hpp"
 #include "report.hpp"
+#include "store/pii.hpp"
 
 namespace refpos::report {
 
@@ -135,6 +140,42 @@ struct Export {
 // bad_request (not a refpos file, no template for a channel, an unknown
 // locale), not_found (a store id the file does not hold).
 Result<Export> build_export(const ExportRequest& request);
+
+// ---- folding events read elsewhere ---------------------------------------------
+
+// The request as build_export runs it: channels sorted and without repeats,
+// a template for each, a known locale. bad_request otherwise.
+Result<ExportRequest> checked_export_request(const ExportRequest& request);
+
+// A person's sealing key as the source holds it: (store_id, subject) at
+// head office, (any, subject) in a store's file. nullopt when there is none
+// (forgotten, never uploaded) or it is not a key's length; an error only
+// when the source cannot be read.
+using KeyLookup = std::function<Result<std::optional<store::PiiKey>>(const std::string& store_id,
+                                                                     const std::string& subject)>;
+
+// The fold build_export runs, for a caller that reads the events and the
+// keys itself (a head office on PostgreSQL), with build_export's answers.
+class ExportFold {
+ public:
+  // `request`: checked_export_request's; it must outlive the fold.
+  explicit ExportFold(const ExportRequest& request);
+  ~ExportFold();
+  ExportFold(const ExportFold&) = delete;
+  ExportFold& operator=(const ExportFold&) = delete;
+
+  // Every event of EVERY store whatever its time (consent is the latest
+  // state), each store's in seq order. Fails (ErrorKind::storage) on a body
+  // that is not a JSON object.
+  Status add(const EventRow& event);
+  // The messages and the skipped counts into `out`, each person's key
+  // looked up once (and wiped from memory at the end); call once.
+  Status finish(const KeyLookup& keys, Export& out);
+
+ private:
+  class Facts;
+  std::unique_ptr<Facts> facts_;
+};
 
 // RFC 4180 (CRLF record ends), header kind,channel,store_id,recipient_id,to,subject,body.
 std::string render_export_csv(const Export& exported);
