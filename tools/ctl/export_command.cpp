@@ -1,12 +1,13 @@
 // refposctl export: the follow-up messages of a referral program
 // (docs/reports.md, "Follow-up exports"): thank-you messages to referrers
 // or messages to the friends they gave as leads, for contacts that
-// consented only, rendered from templates, as CSV or JSON. The file is
-// opened read-only. The output holds contact data: --out is written
-// atomically with mode 0600, and nothing about a person is ever printed
-// on stderr.
+// consented only, rendered from templates, as CSV or JSON, from a store's
+// refpos.db or a head office (its SQLite file or its PostgreSQL URL,
+// report_source.hpp), opened read-only. The output holds contact data:
+// --out is written atomically with mode 0600, and nothing about a person
+// is ever printed on stderr.
 //
-//   refposctl export --file PATH --kind thanks|leads --from DATE --to DATE
+//   refposctl export --file PATH|URL --kind thanks|leads --from DATE --to DATE
 //                    [--store ID] [--tz TZ] [--channel email|sms|all]
 //                    [--templates DIR] [--locale TAG] [--format csv|json]
 //                    [--out FILE] [--progress|--no-progress]
@@ -22,8 +23,10 @@
 #include "atomic_file.hpp"
 #include "command.hpp"
 #include "commands.hpp"
+#include "hq/storage_reports.hpp"
 #include "exports.hpp"
 #include "report.hpp"
+#include "report_source.hpp"
 
 #ifndef REFPOS_EXPORT_TEMPLATES_DIR
 #error "REFPOS_EXPORT_TEMPLATES_DIR: the installed templates folder (tools/ctl/CMakeLists.txt)"
@@ -73,7 +76,8 @@ std::string skipped_text(const report::SkippedCounts& s) {
 
 void run_export_command(const ExportOptions& o) {
   std::error_code ec;
-  if (!o.out.empty() && std::filesystem::equivalent(o.out, o.file, ec)) {
+  const bool postgres = is_database_url(o.file);
+  if (!postgres && !o.out.empty() && std::filesystem::equivalent(o.out, o.file, ec)) {
     fail_usage("--out \"" + o.out + "\" is the file being exported from; choose another path");
   }
   auto period = report::parse_period(o.from, o.to, o.tz);
@@ -99,12 +103,11 @@ void run_export_command(const ExportOptions& o) {
     };
   }
 
-  auto built = report::build_export(request);
-  if (!built) {
-    const auto& e = built.error();
-    if (e.kind == ErrorKind::storage) fail(e.describe());
-    fail_usage(e.describe());  // not a refpos file, a store it does not hold, a bad locale
-  }
+  // Errors: not a refpos file, a store it does not hold, a bad locale (2),
+  // cannot read (1).
+  auto built = postgres ? hq::build_export_from(*open_head_office(o.file), request)
+                        : report::build_export(request);
+  if (!built) fail_reading(built.error());
   if (built->messages.empty()) {
     std::cerr << "no messages for " << o.kind << " from " << period->from_date << " to "
               << period->to_date << " (" << (o.store.empty() ? "every store" : "store " + o.store)
@@ -137,9 +140,10 @@ void add_export_command(CLI::App& app) {
       "\n(thanks.email.txt, thanks.sms.txt, lead.email.txt, lead.sms.txt). A template with an"
       "\nunknown placeholder, an unclosed \"{{\" or no Subject line (e-mail) is a usage error (2)."
       "\nThe output holds contact data: --out is written with mode 0600. An export with no"
-      "\nmessages is valid (exit 0) and says so on stderr. The file is opened read-only.");
-  command->add_option("--file", options->file, "a store's refpos.db or a head office's SQLite file")
-      ->required();
+      "\nmessages is valid (exit 0) and says so on stderr. The file or database is opened"
+      "\nread-only; a PostgreSQL password goes in PGPASSWORD or ~/.pgpass, or in the URL through"
+      "\n$REFPOS_HQ_DATABASE (arguments show in the process list).");
+  command->add_option("--file", options->file, kSourceHelp)->required()->envname(kDatabaseEnv);
   command->add_option("--kind", options->kind, "thanks (referrers) or leads (their friends)")
       ->required()
       ->check(CLI::IsMember({"thanks", "leads"}));

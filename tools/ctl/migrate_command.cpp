@@ -14,11 +14,10 @@
 #include "hq/config.hpp"
 #include "hq/migrate.hpp"
 #include "hq/pg_storage.hpp"
+#include "report_source.hpp"
 
 namespace refpos::ctl {
 namespace {
-
-constexpr const char* kDatabaseEnv = "REFPOS_HQ_DATABASE";  // as refpos-hq reads it (hq/config.cpp)
 
 struct MigrateArgs {
   std::string from;

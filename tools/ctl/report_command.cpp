@@ -1,9 +1,10 @@
 // refposctl report: the referral report (docs/reports.md) of a store's
-// refpos.db or a head office's SQLite file, for a period [from, to), as
-// HTML, JSON or CSV. The file is opened read-only; the output goes to stdout
-// or, with --out, to a file written atomically (wholly there or not at all).
+// refpos.db or a head office (its SQLite file or its PostgreSQL URL,
+// report_source.hpp), for a period [from, to), as HTML, JSON or CSV. The
+// source is opened read-only; the output goes to stdout or, with --out, to
+// a file written atomically (wholly there or not at all).
 //
-//   refposctl report --file PATH --from DATE --to DATE [--store ID] [--tz TZ]
+//   refposctl report --file PATH|URL --from DATE --to DATE [--store ID] [--tz TZ]
 //                    [--format html|json|csv] [--out FILE] [--progress|--no-progress]
 #include <unistd.h>
 
@@ -15,7 +16,9 @@
 #include "atomic_file.hpp"
 #include "command.hpp"
 #include "commands.hpp"
+#include "hq/storage_reports.hpp"
 #include "report.hpp"
+#include "report_source.hpp"
 
 namespace refpos::ctl {
 namespace {
@@ -34,7 +37,8 @@ struct ReportOptions {
 
 void run_report_command(const ReportOptions& o) {
   std::error_code ec;
-  if (!o.out.empty() && std::filesystem::equivalent(o.out, o.file, ec)) {
+  const bool postgres = is_database_url(o.file);
+  if (!postgres && !o.out.empty() && std::filesystem::equivalent(o.out, o.file, ec)) {
     fail_usage("--out \"" + o.out + "\" is the file being reported on; choose another path");
   }
   auto period = report::parse_period(o.from, o.to, o.tz);
@@ -51,12 +55,10 @@ void run_report_command(const ReportOptions& o) {
     };
   }
 
-  auto built = report::build_report(request);
-  if (!built) {
-    const auto& e = built.error();
-    if (e.kind == ErrorKind::storage) fail(e.describe());
-    fail_usage(e.describe());  // not a refpos file, or a store it does not hold
-  }
+  // Errors: not a refpos file or a store it does not hold (2), cannot read (1).
+  auto built = postgres ? hq::build_report_from(*open_head_office(o.file), request)
+                        : report::build_report(request);
+  if (!built) fail_reading(built.error());
   std::string text;
   if (o.format == "json") {
     text = report::render_json(*built);
@@ -82,12 +84,14 @@ void add_report_command(CLI::App& app) {
   auto options = std::make_shared<ReportOptions>();
   CLI::App* command = app.add_subcommand(
       "report",
-      "the referral report of a store or head-office file for a period [from, to) "
-      "(docs/reports.md)");
-  command->footer(std::string(kHelpFooter) +
-                  "\nThe file is opened read-only. Definitions of every figure: docs/reports.md.");
-  command->add_option("--file", options->file, "a store's refpos.db or a head office's SQLite file")
-      ->required();
+      "the referral report of a store or a head office (file or PostgreSQL) for a period "
+      "[from, to) (docs/reports.md)");
+  command->footer(
+      std::string(kHelpFooter) +
+      "\nThe file or database is opened read-only. A PostgreSQL password goes in PGPASSWORD or"
+      "\n~/.pgpass, or in the URL through $REFPOS_HQ_DATABASE (arguments show in the process"
+      "\nlist); messages show it as ***. Definitions of every figure: docs/reports.md.");
+  command->add_option("--file", options->file, kSourceHelp)->required()->envname(kDatabaseEnv);
   command->add_option("--from", options->from, "first day of the period, YYYY-MM-DD")->required();
   command->add_option("--to", options->to, "first day AFTER the period, YYYY-MM-DD")->required();
   command->add_option("--store", options->store, "one store's figures (default: every store)")
