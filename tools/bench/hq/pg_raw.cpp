@@ -45,17 +45,18 @@ void exec(PGconn* c, const char* sql, ExecStatusType want) {
     throw BenchError(std::string("raw COPY: ") + sql + ": " + PQerrorMessage(c));
 }
 
-}  // namespace
+class RawCopy final : public RawBaseline {
+ public:
+  explicit RawCopy(const std::string& url) : conn_(PQconnectdb(url.c_str())) {
+    if (PQstatus(conn_.get()) != CONNECTION_OK)
+      throw BenchError(std::string("raw COPY: connect: ") + PQerrorMessage(conn_.get()));
+    exec(conn_.get(), kRawTable, PGRES_COMMAND_OK);
+  }
 
-RawBaseline raw_copy_baseline(const std::string& url) {
-  return [url](const std::string& store_id, const std::vector<sync::WireEvent>& events, std::size_t batch_size,
-               IngestResult& r) {
-    const Conn conn(PQconnectdb(url.c_str()));
-    if (PQstatus(conn.get()) != CONNECTION_OK)
-      throw BenchError(std::string("raw COPY: connect: ") + PQerrorMessage(conn.get()));
-    exec(conn.get(), kRawTable, PGRES_COMMAND_OK);
-    // The rows are formatted before the clock starts, as the pushes are.
-    std::vector<std::string> chunks;
+  // The rows are formatted here, before the clock starts, as the pushes are.
+  void prepare(const std::string& store_id, const std::vector<sync::WireEvent>& events,
+               std::size_t batch_size) override {
+    chunks_.clear();
     for (std::size_t first = 0; first < events.size(); first += batch_size) {
       std::string data;
       for (std::size_t i = first; i < std::min(events.size(), first + batch_size); ++i) {
@@ -71,29 +72,36 @@ RawBaseline raw_copy_baseline(const std::string& url) {
         hq::pg_copy::append_bytea(data, e.hash);
         data += "\t1\n";
       }
-      chunks.push_back(std::move(data));
+      chunks_.push_back(std::move(data));
     }
-    r.raw_txn_ns.clear();
-    const auto raw_start = BenchClock::now();
-    for (const auto& data : chunks) {
-      const auto t0 = BenchClock::now();
-      exec(conn.get(), "BEGIN", PGRES_COMMAND_OK);
-      exec(conn.get(),
-           "COPY bench_raw_events (store_id, seq, type, at_ms, ruleset_version, body, prev_hash, hash,"
-           " change_seq) FROM STDIN",
-           PGRES_COPY_IN);
-      if (PQputCopyData(conn.get(), data.data(), static_cast<int>(data.size())) != 1 ||
-          PQputCopyEnd(conn.get(), nullptr) != 1)
-        throw BenchError(std::string("raw COPY: send: ") + PQerrorMessage(conn.get()));
-      const PgResult done(PQgetResult(conn.get()));
-      if (PQresultStatus(done.get()) != PGRES_COMMAND_OK)
-        throw BenchError(std::string("raw COPY: ") + PQerrorMessage(conn.get()));
-      while (PGresult* rest = PQgetResult(conn.get())) PQclear(rest);
-      exec(conn.get(), "COMMIT", PGRES_COMMAND_OK);
-      r.raw_txn_ns.push_back(elapsed_ns(t0, BenchClock::now()));
-    }
-    r.raw_ns = elapsed_ns(raw_start, BenchClock::now());
-  };
+  }
+
+  void write_batch(std::size_t i) override {
+    PGconn* c = conn_.get();
+    const std::string& data = chunks_.at(i);
+    exec(c, "BEGIN", PGRES_COMMAND_OK);
+    exec(c,
+         "COPY bench_raw_events (store_id, seq, type, at_ms, ruleset_version, body, prev_hash, hash,"
+         " change_seq) FROM STDIN",
+         PGRES_COPY_IN);
+    if (PQputCopyData(c, data.data(), static_cast<int>(data.size())) != 1 || PQputCopyEnd(c, nullptr) != 1)
+      throw BenchError(std::string("raw COPY: send: ") + PQerrorMessage(c));
+    const PgResult done(PQgetResult(c));
+    if (PQresultStatus(done.get()) != PGRES_COMMAND_OK)
+      throw BenchError(std::string("raw COPY: ") + PQerrorMessage(c));
+    while (PGresult* rest = PQgetResult(c)) PQclear(rest);
+    exec(c, "COMMIT", PGRES_COMMAND_OK);
+  }
+
+ private:
+  Conn conn_;
+  std::vector<std::string> chunks_;
+};
+
+}  // namespace
+
+std::unique_ptr<RawBaseline> raw_copy_baseline(const std::string& url) {
+  return std::make_unique<RawCopy>(url);
 }
 
 }  // namespace refpos::bench
