@@ -1,5 +1,7 @@
 # The Python package (sdk/python/refpos) against the built librefpos.so:
-# pytest runs sdk/python/tests with REFPOS_PLUGIN set to the plugin.
+# pytest runs sdk/python/tests with REFPOS_PLUGIN set to the plugin and
+# REFPOS_ABI10_PLUGIN to the ABI 1.0 shim of the terminal tests (what an
+# older plugin does; those tests are skipped without it).
 # Included from tests/CMakeLists.txt, so paths start at PROJECT_SOURCE_DIR.
 #
 # The interpreter is the first of $REFPOS_PYTHON (cache), python3 on PATH and
@@ -42,6 +44,9 @@ set(_refpos_python_env
   "REFPOS_PLUGIN=$<TARGET_FILE:refpos>"
   "PYTHONPATH=${PROJECT_SOURCE_DIR}/sdk/python"
   "PYTHONDONTWRITEBYTECODE=1")  # keep __pycache__ out of the source tree
+if(TARGET refpos_abi10_plugin)
+  list(APPEND _refpos_python_env "REFPOS_ABI10_PLUGIN=$<TARGET_FILE:refpos_abi10_plugin>")
+endif()
 
 if(REFPOS_SANITIZE)
   refpos_sanitizer_preload(_refpos_asan_runtime)

@@ -6,7 +6,10 @@ from outside the standard library.
     plugin = refpos.Plugin()            # path, else $REFPOS_PLUGIN, else librefpos.so
     with plugin.open(config) as store:  # config: dict or JSON text (docs/api.md)
         answer = store.commit(request)  # dict in, dict out
-    # a status other than OK raises a refpos.RefposError subclass
+        store.call("lead", request)     # ABI 1.2: the referral loop's operations
+        store.sync(progress=callback)   # ABI 1.3: one sync with head office
+    # a status other than OK raises a refpos.RefposError subclass; a slot newer
+    # than the plugin (render 1.1, call 1.2, sync 1.3) raises VersionError
 
 ``python -m refpos.script --config FILE --script FILE`` runs a checkout
 script of JSON lines, as ``refpos-terminal --script`` does.
@@ -29,7 +32,7 @@ from .errors import (
     VersionError,
     status_name,
 )
-from .plugin import DEFAULT_PLUGIN_NAME, PLUGIN_ENV, Plugin, Request, Store
+from .plugin import DEFAULT_PLUGIN_NAME, PLUGIN_ENV, Plugin, Progress, Request, Store
 
 __version__ = "0.1.0"
 
@@ -37,6 +40,7 @@ __all__ = [
     "Plugin",
     "Store",
     "Request",
+    "Progress",
     "PLUGIN_ENV",
     "DEFAULT_PLUGIN_NAME",
     "STATUS_NAMES",

@@ -1,10 +1,17 @@
 """The C ABI of sdk/include/refpos/refpos.h, mirrored in ctypes. Private.
 
-The function table is declared twice: ``ApiV10`` (every ABI 1.0 slot) and
-``ApiV11`` (adds ``render``). A slot is read only when its offset plus its
-size lies within the plugin's ``struct_size``, as the header requires: a
-plugin built for ABI 1.0 has a shorter table, and the bytes after it are
-not ours to read.
+The function table is declared once per ABI minor that added a slot:
+``ApiV10`` (every ABI 1.0 slot), ``ApiV11`` (adds ``render``), ``ApiV12``
+(adds ``call``) and ``ApiV13`` (adds ``sync``). A slot is read only when the
+plugin's ``abi_version`` has it and its offset plus its size lies within the
+plugin's ``struct_size``, as the header requires: an older plugin has a
+shorter table, and the bytes after it are not ours to read. ``LAYOUTS``
+lists them newest first; ``layout_for`` picks the one a table can hold.
+
+``sync``'s progress callback is a ``ProgressFn`` made from a Python
+function: the caller keeps it referenced until ``sync`` returns (ctypes
+frees the trampoline with the object), and the function must not raise
+(ctypes would print the exception and carry on in C).
 
 Out-parameters are ``POINTER(c_char)``, never ``c_char_p``: ctypes would
 turn a ``c_char_p`` into a Python bytes copy and lose the pointer that
@@ -21,10 +28,12 @@ from ctypes import (
     c_char,
     c_char_p,
     c_int,
+    c_int64,
     c_size_t,
     c_uint32,
     c_void_p,
 )
+from typing import List
 
 ENTRY_SYMBOL = "refpos_get_api"
 ABI_MAJOR = 1
@@ -41,6 +50,8 @@ def abi_text(version: int) -> str:
 
 ABI_1_0 = abi_version(1, 0)
 ABI_1_1 = abi_version(1, 1)
+ABI_1_2 = abi_version(1, 2)
+ABI_1_3 = abi_version(1, 3)
 
 # refpos_status is a C enum: an int.
 Status = c_int
@@ -55,6 +66,14 @@ CallFn = CFUNCTYPE(Status, StoreHandle, c_char_p, c_size_t, POINTER(Buffer))
 FreeBufferFn = CFUNCTYPE(None, Buffer)
 RenderFn = CFUNCTYPE(
     Status, StoreHandle, c_char_p, c_size_t, POINTER(Buffer), POINTER(c_size_t)
+)
+# call: (store, operation, request, request_len, answer); operation is a
+# NUL-terminated ASCII name.
+OperationFn = CFUNCTYPE(Status, StoreHandle, c_char_p, c_char_p, c_size_t, POINTER(Buffer))
+# refpos_progress_fn: (user_data, stage, done, total).
+ProgressFn = CFUNCTYPE(None, c_void_p, c_char_p, c_int64, c_int64)
+SyncFn = CFUNCTYPE(
+    Status, StoreHandle, c_char_p, c_size_t, ProgressFn, c_void_p, POINTER(Buffer)
 )
 
 _FIELDS_1_0 = [
@@ -77,8 +96,21 @@ class ApiV10(Structure):
     _fields_ = _FIELDS_1_0
 
 
+_FIELDS_1_1 = _FIELDS_1_0 + [("render", RenderFn)]
+_FIELDS_1_2 = _FIELDS_1_1 + [("call", OperationFn)]
+_FIELDS_1_3 = _FIELDS_1_2 + [("sync", SyncFn)]
+
+
 class ApiV11(Structure):
-    _fields_ = _FIELDS_1_0 + [("render", RenderFn)]
+    _fields_ = _FIELDS_1_1
+
+
+class ApiV12(Structure):
+    _fields_ = _FIELDS_1_2
+
+
+class ApiV13(Structure):
+    _fields_ = _FIELDS_1_3
 
 
 class TableHeader(Structure):
@@ -95,6 +127,30 @@ def slot_end(table: type, name: str) -> int:
 
 SLOTS_END_1_0 = slot_end(ApiV10, "free_buffer")
 SLOTS_END_1_1 = slot_end(ApiV11, "render")
+SLOTS_END_1_2 = slot_end(ApiV12, "call")
+SLOTS_END_1_3 = slot_end(ApiV13, "sync")
+
+# (ABI version, layout, end of its last slot), newest first.
+LAYOUTS = (
+    (ABI_1_3, ApiV13, SLOTS_END_1_3),
+    (ABI_1_2, ApiV12, SLOTS_END_1_2),
+    (ABI_1_1, ApiV11, SLOTS_END_1_1),
+    (ABI_1_0, ApiV10, SLOTS_END_1_0),
+)
+
+
+def layout_for(version: int, struct_size: int) -> type:
+    """The newest layout whose slots a table of ``version`` and
+    ``struct_size`` holds (ApiV10 for anything of major 1)."""
+    for layout_version, layout, end in LAYOUTS:
+        if version >= layout_version and struct_size >= end:
+            return layout
+    return ApiV10
+
+
+def slot_names(layout: type) -> List[str]:
+    """The function slots of ``layout``: every member after the header."""
+    return [name for name, _ in layout._fields_[2:]]
 
 GetApiFn = CFUNCTYPE(Status, c_uint32, POINTER(c_void_p))
 

@@ -111,6 +111,10 @@ def test_use_after_close_raises_and_close_is_idempotent(plugin: refpos.Plugin,
         assert caught.value.status == 9 and "closed" in caught.value.message
     with pytest.raises(refpos.BadHandle):
         store.render("T-1", "receipt", "text")
+    with pytest.raises(refpos.BadHandle):
+        store.call("forget", {"customer_id": "alice", "terminal_id": "till-1"})
+    with pytest.raises(refpos.BadHandle):
+        store.sync(progress=lambda *_: None)
     with store:  # leaving the block closes again: still fine
         pass
     # The folder is free again once the store is closed.
