@@ -1,7 +1,9 @@
 # The Python package (sdk/python/refpos) against the built librefpos.so:
-# pytest runs sdk/python/tests with REFPOS_PLUGIN set to the plugin and
+# pytest runs sdk/python/tests with REFPOS_PLUGIN set to the plugin,
 # REFPOS_ABI10_PLUGIN to the ABI 1.0 shim of the terminal tests (what an
-# older plugin does; those tests are skipped without it).
+# older plugin does), and REFPOS_TEST_HQ / REFPOS_TEST_CTL to refpos-hq and
+# refposctl, for a real sync (tests/head_office.py). Tests whose program is
+# not there are skipped.
 # Included from tests/CMakeLists.txt, so paths start at PROJECT_SOURCE_DIR.
 #
 # The interpreter is the first of $REFPOS_PYTHON (cache), python3 on PATH and
@@ -46,6 +48,11 @@ set(_refpos_python_env
   "PYTHONDONTWRITEBYTECODE=1")  # keep __pycache__ out of the source tree
 if(TARGET refpos_abi10_plugin)
   list(APPEND _refpos_python_env "REFPOS_ABI10_PLUGIN=$<TARGET_FILE:refpos_abi10_plugin>")
+endif()
+if(TARGET refpos-hq AND TARGET refposctl)
+  list(APPEND _refpos_python_env
+    "REFPOS_TEST_HQ=$<TARGET_FILE:refpos-hq>"
+    "REFPOS_TEST_CTL=$<TARGET_FILE:refposctl>")
 endif()
 
 if(REFPOS_SANITIZE)
