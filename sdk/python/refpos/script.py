@@ -5,6 +5,9 @@ format"; terminal/src/script_runner.hpp), so one script tests both hosts:
 
     {"op": "preview"|"commit"|"reverse"|"issue_code"|"customer",
      "request": {...}, "expect": "OK", "as": "alice"}
+    {"op": "lead"|"ask_outcome"|"contact"|"forget", "request": {...}}
+                                          ABI 1.2's call, under its own name
+    {"op": "sync", "request": {}}         ABI 1.3, progress on stderr
     {"op": "reprint", "request": {"txn_id": "T-1"}}   the text receipt again
     {"op": "echo", "text": "..."}
 
@@ -44,7 +47,10 @@ MAX_LINE_BYTES = 512 * 1024  # requests are at most 256 KiB
 MAX_STEPS = 100_000
 MAX_CONFIG_BYTES = 1024 * 1024
 
-CALL_OPS = ("preview", "commit", "reverse", "issue_code", "customer", "reprint")
+# In refpos-terminal's order, so that the list in messages reads the same.
+CALL_OPS = ("preview", "commit", "reverse", "issue_code", "customer", "reprint",
+            "sync", "lead", "ask_outcome", "contact", "forget")
+LOOP_OPS = ("lead", "ask_outcome", "contact", "forget")  # call's operations
 _SAVE_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -259,13 +265,22 @@ def parse_script(lines: TextIO, source_name: str) -> Script:
 # ---- running ----
 
 
-def _call(store: Store, step: Step, request: Any) -> Tuple[int, str, Any]:
+def _call(store: Store, step: Step, request: Any, err: TextIO) -> Tuple[int, str, Any]:
     """(status, message, answer) of one call step; answer is None, a dict,
     or for reprint the receipt text."""
+
+    def progress(stage: str, done: int, total: int) -> None:
+        # On err, as the terminal does, so that out stays the answers.
+        err.write("sync %s: %d of %d\n" % (stage, done, total))
+
     try:
         if step.op == "reprint":
             text = store.render(request["txn_id"], "receipt", "text")
             return 0, "", text.decode("utf-8", "replace")
+        if step.op in LOOP_OPS:
+            return 0, "", store.call(step.op, request)
+        if step.op == "sync":
+            return 0, "", store.sync(request, progress=progress)
         return 0, "", getattr(store, step.op)(request)
     except RefposError as e:
         return e.status, e.message, e.answer
@@ -292,7 +307,7 @@ def run_script(store: Store, script: Script, out: TextIO, err: TextIO) -> int:
             out.flush()
             err.write("refpos.script: %s: %s\n" % (where, e))
             return EXIT_FAILED_STEP
-        status, message, answer = _call(store, step, request)
+        status, message, answer = _call(store, step, request, err)
         as_expected = status == step.expect
         line = "status: " + status_name(status)
         if status != 0 and as_expected:

@@ -78,3 +78,33 @@ def test_substitution_like_the_terminal(text: str) -> None:
     saved = {"a": {"b": ["x"], "n": 5}}
     expected = "x and 5" if " " in text else 5
     assert substitute({"k": [text]}, saved) == {"k": [expected]}
+
+
+def test_the_referral_loop_and_sync_steps_like_the_terminal(tmp_path: Path) -> None:
+    config = demo_config(tmp_path)
+    assert run_script(config, DAY).returncode == 0
+    # The demo's afternoon: contact and lead go through ABI 1.2's call.
+    consents = run_script(config, REPO / "assets" / "demo" / "consents-store-001.jsonl")
+    assert consents.returncode == 0, consents.stderr
+    assert '"lead_id": "L-0001"' in consents.stdout
+    script = tmp_path / "s.jsonl"
+    script.write_text(
+        '{"op":"ask_outcome","request":{"txn_id":"T-404","outcome":"asked",'
+        '"terminal_id":"till-1"},"expect":"NOT_FOUND"}\n'
+        '{"op":"forget","request":{"customer_id":"alice","terminal_id":"office"},"as":"f"}\n'
+        '{"op":"customer","request":{"customer_id":"${f.customer_id}"}}\n'
+        # The demo store has no "sync" section.
+        '{"op":"sync","request":{},"expect":"CONFIG"}\n')
+    result = run_script(config, script)
+    assert result.returncode == 0, result.stderr
+    assert "4 steps, each returned what it expected" in result.stdout
+    assert '"removed": 2' in result.stdout
+
+
+def test_unknown_op_names_the_terminals_ops(tmp_path: Path) -> None:
+    script = tmp_path / "s.jsonl"
+    script.write_text('{"op":"install_rules","request":{}}\n')
+    result = run_script(demo_config(tmp_path), script)
+    assert result.returncode == 2
+    assert ("expected echo, preview, commit, reverse, issue_code, customer, reprint, sync, "
+            "lead, ask_outcome, contact or forget") in result.stderr
