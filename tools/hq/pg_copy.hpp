@@ -38,18 +38,22 @@ inline void append_integer(std::string& out, std::int64_t value) {
 }
 
 // A bytea column as hex input ("\x0a1b..."), its backslash escaped for COPY.
+// Written in pieces through a buffer on the stack: resizing `out` first
+// would zero the bytes only to overwrite them.
 inline void append_bytea(std::string& out, std::span<const std::uint8_t> bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  const std::size_t at = out.size();
-  out.resize(at + 3 + 2 * bytes.size());
-  char* p = out.data() + at;
-  *p++ = '\\';
-  *p++ = '\\';
-  *p++ = 'x';
+  out.append("\\\\x", 3);
+  char hex[128];
+  std::size_t n = 0;
   for (const auto b : bytes) {
-    *p++ = kDigits[b >> 4];
-    *p++ = kDigits[b & 0x0f];
+    hex[n++] = kDigits[b >> 4];
+    hex[n++] = kDigits[b & 0x0f];
+    if (n == sizeof hex) {
+      out.append(hex, n);
+      n = 0;
+    }
   }
+  out.append(hex, n);
 }
 
 // The same from raw bytes (a SQLite BLOB as the migration reads it).

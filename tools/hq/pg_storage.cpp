@@ -1232,11 +1232,13 @@ constexpr const char* kCopyEvents =
     " FROM STDIN";
 
 // `events` as COPY's text rows.
-std::string copy_rows(const std::string& store_id, std::span<const sync::WireEvent> events,
-                      std::int64_t change_seq) {
+// The rows into `data` (cleared first; its capacity is kept between pushes,
+// so a push formats into memory already faulted in).
+void copy_rows(std::string& data, const std::string& store_id,
+               std::span<const sync::WireEvent> events, std::int64_t change_seq) {
   std::size_t size = 0;
   for (const auto& e : events) size += store_id.size() + e.type.size() + e.body.size() + 220;
-  std::string data;
+  data.clear();
   data.reserve(size);
   for (const auto& e : events) {
     pg_copy::append_text(data, store_id);
@@ -1258,7 +1260,6 @@ std::string copy_rows(const std::string& store_id, std::span<const sync::WireEve
     pg_copy::append_integer(data, change_seq);
     data += '\n';
   }
-  return data;
 }
 
 // The push's next change and the store's acked_seq as it stands (0: no row).
@@ -1284,7 +1285,8 @@ Status PgStorage::insert_events(const std::string& store_id, std::span<const syn
   if (!conn_->in_transaction()) {
     return make_error(ErrorKind::internal, "", "hq: insert_events outside write()", "internal");
   }
-  return conn_->copy_in(kCopyEvents, copy_rows(store_id, events, change_seq), "insert_events");
+  copy_rows(copy_buffer_, store_id, events, change_seq);
+  return conn_->copy_in(kCopyEvents, copy_buffer_, "insert_events");
 }
 
 Result<std::int64_t> PgStorage::append_push(const std::string& store_id, std::int64_t expected_acked,
@@ -1298,8 +1300,8 @@ Result<std::int64_t> PgStorage::append_push(const std::string& store_id, std::in
   WriteScope scope(*this);
   const std::int64_t change = head->int64(0, 0);
   if (head->int64(0, 1) != expected_acked) return raced();
-  if (auto st = conn_->copy_in(kCopyEvents, copy_rows(store_id, events, change), "append_push");
-      !st) {
+  copy_rows(copy_buffer_, store_id, events, change);
+  if (auto st = conn_->copy_in(kCopyEvents, copy_buffer_, "append_push"); !st) {
     return st.error();
   }
   const Params tail = Params{}

@@ -240,6 +240,9 @@ class PgStorage final : public Storage {
   bool background_ = false;
   bool in_write_ = false;
   std::chrono::steady_clock::time_point last_waiting_check_{};
+  // COPY rows of the last push (pg_storage.cpp, copy_rows): its capacity is
+  // reused, so a push's rows go into memory already faulted in.
+  std::string copy_buffer_;
 };
 
 }  // namespace refpos::hq

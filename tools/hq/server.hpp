@@ -22,6 +22,9 @@
 namespace refpos::hq {
 
 inline constexpr std::size_t kMaxBodyBytes = 4u << 20;  // 4 MiB, docs/sync.md
+// A connection keeps its last request body's memory for the next request up
+// to this size (a full batch of 500 events is about 250 KB).
+inline constexpr std::size_t kKeptBodyBytes = 1u << 20;
 
 struct ServerOptions {
   std::string listen_address = "127.0.0.1";
