@@ -152,6 +152,7 @@ def slot_names(layout: type) -> List[str]:
     """The function slots of ``layout``: every member after the header."""
     return [name for name, _ in layout._fields_[2:]]
 
+
 GetApiFn = CFUNCTYPE(Status, c_uint32, POINTER(c_void_p))
 
 

@@ -9,6 +9,7 @@ they share one head office.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Tuple
@@ -16,7 +17,7 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 import pytest
 
 import refpos
-from conftest import cart, default_config
+from conftest import REPO, cart, default_config
 from head_office import GUARD_S, Chain, HeadOffice, sync_section, tools
 
 BATCH_EVENTS = 2  # several batches from a single sale
@@ -89,6 +90,8 @@ def test_sync_pushes_then_pulls_reporting_progress(synced: refpos.Store) -> None
     assert answer["batches"] == -(-to_send // BATCH_EVENTS)  # rounded up
     assert answer["conflicts"] == 0 and answer["cursor"] >= 1
     assert isinstance(answer["next_sync_at_ms"], int)
+    published = json.loads((REPO / "sdk" / "schema" / "v1" / "sync.answer.schema.json").read_text())
+    assert set(published["required"]) <= set(answer), "the answer lacks a member of its schema"
     # "push" after each batch, from 0 to everything, then "pull" 0 and 1 of 1.
     pushes = [call for call in calls if call[0] == "push"]
     assert pushes[0] == ("push", 0, to_send) and pushes[-1] == ("push", to_send, to_send)
