@@ -55,7 +55,12 @@ def tools() -> Optional[Tools]:
 def _environment() -> Dict[str, str]:
     # refpos-hq reads REFPOS_HQ_* over its flags' defaults, and refposctl
     # takes its clock from REFPOS_CTL_NOW: none of the caller's may leak in.
-    return {k: v for k, v in os.environ.items() if not k.startswith(("REFPOS_HQ_", "REFPOS_CTL_"))}
+    # LD_PRELOAD is python3's sanitizer runtime (python_tests.cmake): the
+    # programs carry their own, and a second one refuses to start.
+    return {
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("REFPOS_HQ_", "REFPOS_CTL_")) and k != "LD_PRELOAD"
+    }
 
 
 def _run_ctl(ctl: str, *arguments: str) -> None:
