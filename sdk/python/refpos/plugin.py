@@ -469,8 +469,9 @@ class Store:
         VersionError if the plugin is older than ABI 1.3, ConfigError
         without a "sync" section, StorageError if head office cannot be
         reached or refuses the store, Conflict if it refuses the log or
-        another sync on this store is running. Other calls on the store
-        (from other threads) go on while it runs."""
+        another sync on this store is running, BadRequest for a bad request
+        or a rule set not signed by the chain's key (nothing is applied).
+        Other calls on the store (from other threads) go on while it runs."""
         self._plugin._require("sync", 3)
         if progress is not None and not callable(progress):
             raise TypeError("progress must be callable(stage, done, total), got %r" % (progress,))
