@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <thread>
 #include <sys/stat.h>
 #include <vector>
 
@@ -168,6 +169,51 @@ TEST_CASE("sync: a code issued at A, redeemed at B offline; after both sync A sh
   CHECK(after.codes == before.codes);
   CHECK(audit_store(a.data(), "store-a").empty());
   CHECK(audit_store(b.data(), "store-b").empty());
+}
+
+TEST_CASE("sync: a sale made while the events go up is pushed by the next sync, and neither waits") {
+  HqProcess hq;
+  const TestChain& chain = TestChain::get();
+  SyncedStore a("store-a", chain.store_a, hq.port());
+  std::int64_t to_send = 0;
+  for (int i = 1; to_send <= 7; ++i) {  // batch_events is 7: batches are read after the sale below
+    const auto sale = a.store->commit(cart("A-" + std::to_string(i), "alice", {5000}));
+    REQUIRE(sale.status == REFPOS_OK);
+    to_send = sale.body["events"]["last_seq"].get<std::int64_t>();
+  }
+
+  // As the push starts, a till on another thread sells on the same handle;
+  // the sync goes on once the sale is committed.
+  struct Till {
+    SyncedStore* store;
+    Reply sale;
+    bool sold = false;
+  } till{&a, {}, false};
+  const auto sell_once = +[](void* self, const char* stage, int64_t done, int64_t) {
+    auto* t = static_cast<Till*>(self);
+    if (t->sold || std::string_view(stage) != "push" || done != 0) return;
+    t->sold = true;
+    std::thread([t] { t->sale = t->store->store->commit(cart("B-1", "bob", {3000})); }).join();
+  };
+  char* answer = nullptr;
+  const auto status = plugin_api().sync(a.store->raw(), "{}", 2, sell_once, &till, &answer);
+  const json first = json::parse(answer != nullptr ? answer : "null", nullptr, false);
+  plugin_api().free_buffer(answer);
+  REQUIRE_MESSAGE(status == REFPOS_OK, plugin_api().last_error(a.store->raw()));
+  REQUIRE(till.sold);
+  REQUIRE(till.sale.status == REFPOS_OK);
+  // What the push counted at its start went up, and nothing after it.
+  CHECK(first["pushed"] == to_send);
+  CHECK(first["acked_seq"] == to_send);
+
+  const auto last = till.sale.body["events"]["last_seq"].get<std::int64_t>();
+  REQUIRE(last > to_send);
+  auto second = a.sync();
+  REQUIRE_MESSAGE(second.status == REFPOS_OK, second.message);
+  // The sale's events, and what the first sync itself recorded after it.
+  CHECK(second.body["acked_seq"].get<std::int64_t>() >= last);
+  CHECK(second.body["pushed"] == second.body["acked_seq"].get<std::int64_t>() - to_send);
+  CHECK(audit_store(a.data(), "store-a").empty());
 }
 
 TEST_CASE("sync: a rule set published by an admin reaches the store, signed; a wrong key installs nothing") {

@@ -49,13 +49,18 @@ Result<std::int64_t> meta_int(Database& db, const char* key) {
   return *value ? std::stoll(**value) : std::int64_t{0};
 }
 
-// Events after `after`, at most `limit`, as they travel.
-Result<std::vector<WireEvent>> events_after(Database& db, std::int64_t after, std::size_t limit) {
+// Events after `after` up to `last`, at most `limit`, as they travel. The
+// bound matters: the till keeps selling while a sync runs, and a sale
+// committed after the push counted its events waits for the next sync
+// (otherwise it joins the last batch, whose acknowledgement then passes
+// the count the push started from).
+Result<std::vector<WireEvent>> events_after(Database& db, std::int64_t after, std::int64_t last,
+                                            std::size_t limit) {
   auto q = db.query(
       "SELECT seq, type, at_ms, ruleset_version, body, prev_hash, hash FROM events"
-      " WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+      " WHERE seq > ?1 AND seq <= ?2 ORDER BY seq LIMIT ?3");
   if (!q) return q.error();
-  (*q)->bind(1, after).bind(2, static_cast<std::int64_t>(limit));
+  (*q)->bind(1, after).bind(2, last).bind(3, static_cast<std::int64_t>(limit));
   std::vector<WireEvent> out;
   for (;;) {
     auto row = (*q)->step();
@@ -103,7 +108,7 @@ Status push(const wire::StoreConfig& config, Database& db, Transport& transport,
   std::int64_t at = *acked;
   bool resent_after_gap = false;
   while (at < *last) {
-    auto events = events_after(db, at, config.sync->batch_events);
+    auto events = events_after(db, at, *last, config.sync->batch_events);
     if (!events) return events.error();
     if (events->empty()) break;
     const std::int64_t batch_last = events->back().seq;

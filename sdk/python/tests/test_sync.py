@@ -196,12 +196,6 @@ def test_a_second_sync_at_once_is_conflict_while_sales_go_on(synced: refpos.Stor
     assert synced.sync()["pushed"] >= outcomes["sale"]["events"]["last_seq"] - to_send
 
 
-@pytest.mark.xfail(strict=True, raises=refpos.Conflict, reason=(
-    "plugin bug: push() reads each batch with events_after(db, at, batch_events), not "
-    "bounded by the last seq it read at the start, so a sale committed while the events "
-    "go up lands in a batch and the acknowledgement check answers CONFLICT (bad_ack) "
-    "'head office acknowledged seq N for a batch ending at N'. Remove this marker once "
-    "plugin/src/sync/sync.cpp bounds the batches."))
 def test_a_sale_while_the_events_go_up_waits_for_the_next_sync(synced: refpos.Store) -> None:
     to_send = synced.commit(cart("T-1", "alice", [5000]))["events"]["last_seq"]
     assert to_send > BATCH_EVENTS  # a second batch is read after the sale
