@@ -244,10 +244,13 @@ typedef struct refpos_api {
      * under a test clock. `progress` (may be NULL) is called on the calling
      * thread with `user_data` as the sync goes ("push": events acknowledged
      * of events to send; "pull": 0 of 1, then 1 of 1); it must not call the
-     * plugin with this handle. On REFPOS_OK *answer is {"pushed",
-     * "batches", "acked_seq", "cursor", "rules_version", "code_keys_updated",
-     * "revoked_codes", "wallets", "conflicts", "next_sync_at_ms"} (the
-     * store's next slot in its nightly window). Network failures are
+     * plugin with this handle. On REFPOS_OK *answer is {"schema",
+     * "pushed", "batches", "acked_seq", "cursor", "rules_version",
+     * "code_keys_updated", "revoked_codes", "wallets", "conflicts",
+     * "hold_decisions", "forgotten", "keys_uploaded", "next_sync_at_ms"}
+     * (docs/api.md, "sync"; next_sync_at_ms is the store's next slot in its
+     * nightly window). The events pushed are those in the log when the sync
+     * started; a sale made meanwhile goes with the next. Network failures are
      * REFPOS_E_STORAGE; head office refusing the log (a fork) is
      * REFPOS_E_CONFLICT. Whatever fails, running it again finishes the job.
      * Thread-safe: the till keeps selling on the same handle while a sync
