@@ -3,8 +3,12 @@
 // Format: JSON lines (one object per line); blank lines and lines starting
 // with '#' are ignored.
 //
-//   {"op": "preview"|"commit"|"reverse"|"issue_code"|"customer",
-//    "request": {...},          the JSON request of that call (docs/api.md)
+//   {"op": "preview"|"commit"|"reverse"|"issue_code"|"customer"
+//          |"lead"|"ask_outcome"|"contact"|"forget"|"sync",
+//    "request": {...},          the JSON request of that call (docs/api.md;
+//                               the loop ops go through call, ABI 1.2, and
+//                               sync through sync, ABI 1.3, with its
+//                               progress on stderr)
 //    "expect": "OK",            optional: the status this step must return
 //                               (a status name of refpos.h without REFPOS_E_:
 //                               OK, CODE_REJECTED, CONFLICT, BAD_REQUEST, ...)
