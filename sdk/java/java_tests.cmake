@@ -27,6 +27,7 @@ set(REFPOS_JAVA_SOURCES
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/RefposException.java
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/Refpos.java
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/Store.java
+  ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/SyncProgress.java
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/MiniJson.java
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/CheckoutDemo.java
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/LoadTime.java)

@@ -19,10 +19,12 @@ import java.util.Objects;
  *
  * <p>{@link #load(String)} finds the one exported symbol,
  * {@code refpos_get_api}, asks it for ABI 1.0 (so the binding works with
- * 1.0 and 1.1 plugins) and reads the table the plugin returns. A slot is
- * used only if it lies within the table's {@code struct_size}: on a 1.0
- * plugin {@link #hasRender()} is false and {@link Store#render} throws
- * VERSION instead of calling past the end of the table.
+ * every 1.x plugin) and reads the table the plugin returns. A slot is used
+ * only if it lies within the table's {@code struct_size}: a plugin built for
+ * an older minor has a shorter table, so on a 1.0 plugin {@link #hasRender()}
+ * is false and {@link Store#render} throws VERSION instead of calling past
+ * the end of the table; likewise {@link #hasCall()} (ABI 1.2) and
+ * {@link #hasSync()} (ABI 1.3) with {@link Store#call} and {@link Store#sync}.
  *
  * <p>The library stays loaded while this object (or a {@link Store} opened
  * from it) is reachable. JNA caches the library by path, so loading the same
@@ -35,6 +37,8 @@ public final class Refpos {
     /** ABI versions: major in the high 16 bits, minor in the low 16 bits. */
     public static final int ABI_1_0 = 0x00010000;
     public static final int ABI_1_1 = 0x00010001;
+    public static final int ABI_1_2 = 0x00010002;
+    public static final int ABI_1_3 = 0x00010003;
 
     /** The one exported symbol (REFPOS_ENTRY_SYMBOL). */
     public static final String ENTRY_SYMBOL = "refpos_get_api";
@@ -43,13 +47,14 @@ public final class Refpos {
     private static final String UTF8 = StandardCharsets.UTF_8.name();
 
     /**
-     * struct refpos_api, field for field. Only ever read field by field: a
-     * 1.0 plugin's table is shorter than this structure, so reading it whole
-     * would read past the plugin's table.
+     * struct refpos_api, field for field. Only ever read field by field: an
+     * older plugin's table is shorter than this structure, so reading it
+     * whole would read past the plugin's table. New slots are appended here
+     * as refpos.h appends them.
      */
     @Structure.FieldOrder({"struct_size", "abi_version", "version", "open", "close",
         "last_error", "preview", "commit", "reverse", "issue_code", "customer",
-        "free_buffer", "render"})
+        "free_buffer", "render", "call", "sync"})
     public static final class ApiTable extends Structure {
         public int struct_size;
         public int abi_version;
@@ -65,6 +70,10 @@ public final class Refpos {
         public Pointer free_buffer;
         /* ABI 1.1 */
         public Pointer render;
+        /* ABI 1.2 */
+        public Pointer call;
+        /* ABI 1.3 */
+        public Pointer sync;
 
         ApiTable(Pointer table) {
             super(table);
@@ -111,6 +120,8 @@ public final class Refpos {
     final Function customer;
     final Function freeBuffer;
     final Function render; // null before ABI 1.1
+    final Function call; // null before ABI 1.2
+    final Function sync; // null before ABI 1.3
 
     private Refpos(String path, NativeLibrary library, ApiTable table) {
         this.path = path;
@@ -126,8 +137,14 @@ public final class Refpos {
         this.issueCode = slot("issue_code", table.issue_code);
         this.customer = slot("customer", table.customer);
         this.freeBuffer = slot("free_buffer", table.free_buffer);
-        this.render = table.has("render") && table.render != null
-            ? Function.getFunction(table.render) : null;
+        this.render = optionalSlot("render", table.render);
+        this.call = optionalSlot("call", table.call);
+        this.sync = optionalSlot("sync", table.sync);
+    }
+
+    /** A slot newer than ABI 1.0: null if the plugin's table ends before it (or it is NULL). */
+    private Function optionalSlot(String name, Pointer fn) {
+        return table.has(name) && fn != null ? Function.getFunction(fn) : null;
     }
 
     private Function slot(String name, Pointer fn) {
@@ -196,6 +213,26 @@ public final class Refpos {
     /** Whether the plugin has the ABI 1.1 render slot. */
     public boolean hasRender() {
         return render != null;
+    }
+
+    /** Whether the plugin has the ABI 1.2 call slot ({@link Store#call}). */
+    public boolean hasCall() {
+        return call != null;
+    }
+
+    /** Whether the plugin has the ABI 1.3 sync slot ({@link Store#sync}). */
+    public boolean hasSync() {
+        return sync != null;
+    }
+
+    /**
+     * VERSION, before anything is called, if the plugin lacks a slot:
+     * {@code slot} is what it is called, {@code minor} the ABI 1.x that
+     * brought it.
+     */
+    RefposException missingSlot(String slot, int minor) {
+        return new RefposException(RefposException.VERSION, slot + " needs ABI 1." + minor
+            + "; the plugin at " + path + " is ABI " + abiString(table.abi_version), null);
     }
 
     /** The plugin's version document: {"plugin":..,"abi":..,"schema":..,...}. */
