@@ -29,6 +29,7 @@ set(REFPOS_JAVA_SOURCES
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/Store.java
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/SyncProgress.java
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/MiniJson.java
+  ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/Checks.java
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/CheckoutDemo.java
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/LoadTime.java)
 set(REFPOS_JAVA_CLASSES ${PROJECT_BINARY_DIR}/sdk/java/classes)

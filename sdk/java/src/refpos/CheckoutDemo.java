@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -24,24 +25,18 @@ public final class CheckoutDemo {
     /** 2026-01-01T00:00:00Z, the store's fixed clock (as in tests/integration). */
     static final long START_MS = 1_767_225_600_000L;
 
-    private int checks;
-    private int failures;
+    private final Checks checks;
+
+    private CheckoutDemo(Checks checks) {
+        this.checks = checks;
+    }
 
     public static void main(String[] args) {
         if (args.length != 2) {
             System.err.println("usage: java -cp CLASSES:jna.jar refpos.CheckoutDemo PLUGIN DATA_DIR");
             System.exit(2);
         }
-        CheckoutDemo demo = new CheckoutDemo();
-        try {
-            demo.run(args[0], Paths.get(args[1]));
-        } catch (Throwable t) { // an unexpected failure is a failed check, not a crash
-            demo.failures++;
-            System.out.println("FAIL unexpected " + t);
-            t.printStackTrace(System.out);
-        }
-        System.out.printf("checkout demo: %d checks, %d failed%n", demo.checks, demo.failures);
-        System.exit(demo.failures == 0 && demo.checks > 0 ? 0 : 1);
+        Checks.runAndExit("checkout demo", checks -> new CheckoutDemo(checks).run(args[0], Paths.get(args[1])));
     }
 
     private void run(String pluginPath, Path dataDir) throws IOException {
@@ -219,25 +214,15 @@ public final class CheckoutDemo {
     }
 
     private void step(String what) {
-        System.out.println("== " + what);
+        checks.step(what);
     }
 
     private void check(boolean ok, String what) {
-        checks++;
-        if (!ok) {
-            failures++;
-        }
-        System.out.println((ok ? "  ok   " : "  FAIL ") + what);
+        checks.check(ok, what);
     }
 
-    /** Runs a call that should fail; returns its RefposException, or null (a failed check) if it did not throw. */
-    private RefposException expectFailure(Runnable call) {
-        try {
-            call.run();
-            return null;
-        } catch (RefposException e) {
-            return e;
-        }
+    private static RefposException expectFailure(Supplier<?> call) {
+        return Checks.expectFailure(call);
     }
 
     static void deleteTree(Path dir) throws IOException {
