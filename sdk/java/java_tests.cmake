@@ -1,6 +1,8 @@
 # Java host (issue 10, part 3): the JNA binding in sdk/java/src/refpos is
 # compiled with javac into the build tree (target refpos_java, part of ALL)
-# and runs the referral checkout against this build's librefpos.so.
+# and runs the referral checkout, call (ABI 1.2) and sync (ABI 1.3) against
+# this build's librefpos.so; sync against this build's refpos-hq, with a
+# chain made by its refposctl.
 # include()d from tests/CMakeLists.txt, hence the PROJECT_SOURCE_DIR paths.
 #
 # Under REFPOS_SANITIZE the plugin expects the sanitizer runtime in the host
@@ -31,6 +33,9 @@ set(REFPOS_JAVA_SOURCES
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/MiniJson.java
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/Checks.java
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/CheckoutDemo.java
+  ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/CallCheck.java
+  ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/HeadOffice.java
+  ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/SyncCheck.java
   ${PROJECT_SOURCE_DIR}/sdk/java/src/refpos/LoadTime.java)
 set(REFPOS_JAVA_CLASSES ${PROJECT_BINARY_DIR}/sdk/java/classes)
 set(REFPOS_JAVA_STAMP ${PROJECT_BINARY_DIR}/sdk/java/classes.stamp)
@@ -85,6 +90,35 @@ add_test(NAME java.checkout_demo
 set_tests_properties(java.checkout_demo PROPERTIES
   LABELS java FIXTURES_REQUIRED refpos_java_classes
   ENVIRONMENT "${REFPOS_JAVA_ENV}" TIMEOUT 120)
+
+# call (ABI 1.2): the referral loop's operations and their refusals; and,
+# through the ABI 1.0 shim of the terminal tests (which loads the real plugin
+# named by REFPOS_ABI10_TARGET), VERSION from call and sync on an older
+# plugin.
+set(_refpos_java_call_args $<TARGET_FILE:refpos> ${PROJECT_BINARY_DIR}/sdk/java/call-check)
+set(_refpos_java_call_env ${REFPOS_JAVA_ENV})
+if(TARGET refpos_abi10_plugin)
+  list(APPEND _refpos_java_call_args $<TARGET_FILE:refpos_abi10_plugin>)
+  list(APPEND _refpos_java_call_env "REFPOS_ABI10_TARGET=$<TARGET_FILE:refpos>")
+endif()
+add_test(NAME java.call_check
+         COMMAND ${Java_JAVA_EXECUTABLE} -cp ${REFPOS_JAVA_CLASSPATH} refpos.CallCheck
+                 ${_refpos_java_call_args})
+set_tests_properties(java.call_check PROPERTIES
+  LABELS java FIXTURES_REQUIRED refpos_java_classes
+  ENVIRONMENT "${_refpos_java_call_env}" TIMEOUT 120)
+
+# sync (ABI 1.3) against a real refpos-hq on 127.0.0.1 (port 0), with a chain
+# and stores made by refposctl: progress, what it throws, the errors.
+if(TARGET refpos-hq AND TARGET refposctl)
+  add_test(NAME java.sync_check
+           COMMAND ${Java_JAVA_EXECUTABLE} -cp ${REFPOS_JAVA_CLASSPATH} refpos.SyncCheck
+                   $<TARGET_FILE:refpos> ${PROJECT_BINARY_DIR}/sdk/java/sync-check
+                   $<TARGET_FILE:refpos-hq> $<TARGET_FILE:refposctl>)
+  set_tests_properties(java.sync_check PROPERTIES
+    LABELS java FIXTURES_REQUIRED refpos_java_classes
+    ENVIRONMENT "${REFPOS_JAVA_ENV}" TIMEOUT 120)
+endif()
 
 # The command tools/bench/sdk/run uses, with few rounds: it must print its
 # one line.
