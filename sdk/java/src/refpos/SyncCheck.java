@@ -173,8 +173,8 @@ public final class SyncCheck {
      * While the pull runs (the callback is called inside it), another thread
      * sells on the same store and a third starts a second sync: the sale
      * goes through (the Java store's lock is shared by calls), the second
-     * sync is CONFLICT. The pull, not the push: a sale during the push is a
-     * known plugin bug (sdk/python/tests/test_sync.py, the xfail).
+     * sync is CONFLICT. During the pull, so that the sale is certainly not
+     * among the events this sync pushes: it goes up with the next one.
      */
     private static void otherThreadsDuringSync(Checks checks, Store store) {
         checks.step("other threads while the sync pulls");
