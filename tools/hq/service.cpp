@@ -552,9 +552,7 @@ Status Service::Impl::catch_up() {
 Status Folder::know(const std::string& store_id, const std::string& customer_id,
                            std::int64_t change) {
   if (customer_id.empty()) return ok_status();
-  auto added = storage->add_store_customer(store_id, customer_id, change);
-  if (!added) return added.error();
-  return ok_status();
+  return storage->mark_store_customer(store_id, customer_id, change);
 }
 
 Status Folder::fold(const std::string& store_id, const sync::WireEvent& e,

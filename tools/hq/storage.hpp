@@ -243,6 +243,16 @@ class Storage {
   virtual Result<bool> add_store_customer(const std::string& store_id,
                                           const std::string& customer_id,
                                           std::int64_t change_seq) = 0;
+  // The same, for a caller that does not ask whether they were new
+  // (folding): a back end that pays a round trip per statement may send it
+  // behind the statements that follow (its failure then fails the write()
+  // around it all the same). The default calls add_store_customer.
+  virtual Status mark_store_customer(const std::string& store_id, const std::string& customer_id,
+                                     std::int64_t change_seq) {
+    auto added = add_store_customer(store_id, customer_id, change_seq);
+    if (!added) return added.error();
+    return ok_status();
+  }
   // Customers `store_id` knows whose entries from elsewhere changed after
   // `cursor`, or who became known there after it.
   virtual Result<std::vector<std::string>> wallets_changed(const std::string& store_id,
