@@ -6,6 +6,7 @@
 #include <libpq-fe.h>
 
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "hq/pg_copy.hpp"
@@ -163,6 +164,71 @@ TEST_CASE("text with a NUL byte is refused, not cut short") {
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().kind == ErrorKind::bad_request);
   CHECK_FALSE(s.find_store("store")->has_value());
+}
+
+// The first column of the first row of `sql`, on a connection of its own.
+std::string first_value(const std::string& url, const std::string& sql) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  PGresult* r = PQexec(conn, sql.c_str());
+  const bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+  const std::string value = ok ? PQgetvalue(r, 0, 0) : "";
+  PQclear(r);
+  PQfinish(conn);
+  REQUIRE(ok);
+  return value;
+}
+
+TEST_CASE("a write sent behind that fails fails its transaction at the next read or at COMMIT") {
+  const std::string url = fresh_database();
+  auto opened = PgStorage::open(url);
+  REQUIRE(opened.ok());
+  PgStorage& s = **opened;
+  const LedgerEntry good{"c-1", "store_credit", 100, 0, false, "store-1", "test:1"};
+  LedgerEntry bad = good;
+  bad.unit = "pebbles";  // refused by the table's CHECK
+  const auto behind_then = [&](const std::function<Status()>& next) {
+    return s.write([&]() -> Status {
+      auto change = s.next_change();
+      if (!change) return change.error();
+      if (auto st = s.add_ledger_entry(good, *change); !st) return st;
+      if (auto st = s.mark_store_customer("store-1", "c-1", *change); !st) return st;
+      auto sent = s.add_ledger_entry(bad, *change);
+      CHECK(sent.ok());  // sent, not answered yet
+      if (auto st = s.set_code_owner("CODE1", "c-1", "store-1"); !st) return st;
+      return next();
+    });
+  };
+  for (const bool read_next : {true, false}) {
+    CAPTURE(read_next);
+    const auto st = behind_then([&]() -> Status {
+      if (!read_next) return ok_status();  // COMMIT finds it
+      auto owner = s.find_code_owner("CODE1");
+      REQUIRE_FALSE(owner.ok());
+      CHECK(owner.error().reason == "constraint");
+      CHECK_FALSE(s.find_code_owner("CODE1").ok());  // the same error again
+      auto later = s.find_store("store-1");
+      REQUIRE_FALSE(later.ok());
+      return later.error();
+    });
+    REQUIRE_FALSE(st.ok());
+    CHECK(st.error().kind == ErrorKind::storage);
+    CHECK(st.error().reason == "constraint");
+    CHECK(st.error().message.find("add_ledger_entry") != std::string::npos);
+    for (const char* table : {"ledger", "store_customers", "code_owners"}) {
+      CAPTURE(table);
+      CHECK(first_value(url, std::string("SELECT count(*) FROM ") + table) == "0");
+    }
+    CHECK(*s.current_change() == 0);
+  }
+  // The connection goes on: the same writes without the bad one commit.
+  REQUIRE(s.write([&]() -> Status {
+             auto change = s.next_change();
+             if (!change) return change.error();
+             if (auto st = s.add_ledger_entry(good, *change); !st) return st;
+             return s.mark_store_customer("store-1", "c-1", *change);
+           }).ok());
+  CHECK(first_value(url, "SELECT count(*) FROM ledger") == "1");
+  CHECK(first_value(url, "SELECT count(*) FROM store_customers") == "1");
 }
 
 TEST_CASE("write transactions of two connections never interleave and the background one sees the other wait") {

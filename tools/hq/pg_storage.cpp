@@ -27,6 +27,7 @@
 #include <charconv>
 #include <functional>
 #include <iterator>
+#include <optional>
 #include <unordered_set>
 #include <utility>
 
@@ -462,17 +463,23 @@ class PgStorage::Connection {
     in_transaction_ = true;
     return ok_status();
   }
+  // What send_later queued is settled first: COMMIT never ends a
+  // transaction one of whose statements failed unseen.
   Status commit() {
+    if (auto st = settle(); !st) return st;
     in_transaction_ = false;
     return command("COMMIT", "COMMIT");
   }
   void rollback() {
     in_transaction_ = false;
+    (void)settle();  // what it says no longer matters: all of it is undone
+    failed_behind_.reset();
     if (conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK) (void)command("ROLLBACK", "ROLLBACK");
   }
 
   // A statement without parameters (transaction control, DDL).
   Status command(const char* sql, const char* what) {
+    if (auto st = settle(); !st) return st;
     PGresult* r = PQexec(conn_, sql);
     const Rows rows(r);
     const ExecStatusType s = PQresultStatus(r);
@@ -482,6 +489,7 @@ class PgStorage::Connection {
 
   // A statement without parameters that returns rows (FETCH).
   Result<Rows> query(const char* sql, const char* what) {
+    if (auto st = settle(); !st) return st.error();
     PGresult* r = PQexec(conn_, sql);
     Rows rows(r);
     const ExecStatusType st = PQresultStatus(r);
@@ -492,6 +500,7 @@ class PgStorage::Connection {
   // COPY ... FROM STDIN with `data` (COPY's text format), inside the
   // caller's transaction.
   Status copy_in(const char* sql, std::string_view data, const char* what) {
+    if (auto st = settle(); !st) return st;
     {
       PGresult* r = PQexec(conn_, sql);
       const Rows rows(r);
@@ -538,6 +547,7 @@ class PgStorage::Connection {
   // step that fails (the server skips the rest); its error is returned.
   // The rows of each step otherwise.
   Result<std::vector<Rows>> pipeline(std::span<const Step> steps, const char* what) {
+    if (auto st = settle(); !st) return st.error();
     for (const auto& step : steps) {
       if (step.statement == nullptr) continue;
       if (auto st = prepare(*step.statement, step.params->size()); !st) return st.error();
@@ -641,6 +651,7 @@ class PgStorage::Connection {
   }
 
   Result<Rows> exec_once(const Statement& st, const Params& params) {
+    if (auto settled = settle(); !settled) return settled.error();
     if (auto prepared = prepare(st, params.size()); !prepared) return prepared.error();
     const auto values = params.pointers();
     const auto lengths = params.lengths();
@@ -650,6 +661,72 @@ class PgStorage::Connection {
     const ExecStatusType s = PQresultStatus(r);
     if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) return failure(r, st.name);
     return rows;
+  }
+
+  // Write-behind, for a statement whose result the caller does not need:
+  // inside a transaction it is sent now (libpq's pipeline mode) and its
+  // result read by the next call that needs one (every other statement
+  // here, and commit(), settle() first). A failure is then that call's
+  // error, the server having skipped everything after the failed
+  // statement; the transaction is rolled back as if it had failed at once.
+  // Outside a transaction it runs at once, as exec() does.
+  Status send_later(const Statement& st, const Params& params) {
+    if (!in_transaction_ || conn_ == nullptr) {
+      auto rows = exec(st, params);
+      if (!rows) return rows.error();
+      return ok_status();
+    }
+    if (const int i = params.text_with_nul(); i >= 0) {
+      return make_error(ErrorKind::bad_request, "",
+                        std::string("hq: ") + st.name + ": parameter $" + std::to_string(i + 1) +
+                            " holds a NUL byte, which PostgreSQL text cannot store");
+    }
+    if (prepared_.count(st.name) == 0 || queued_.size() >= kWritesQueuedMax) {
+      if (auto settled = settle(); !settled) return settled;
+      if (auto prepared = prepare(st, params.size()); !prepared) return prepared;
+    }
+    if (queued_.empty() && PQenterPipelineMode(conn_) != 1) return failure(nullptr, st.name);
+    const auto values = params.pointers();
+    const auto lengths = params.lengths();
+    // Flushed at once, so the server works on it while this thread goes on.
+    if (PQsendQueryPrepared(conn_, st.name, params.size(), values.data(), lengths.data(),
+                            params.formats().data(), 0) != 1 ||
+        PQflush(conn_) != 0) {
+      return lose(failure(nullptr, st.name));
+    }
+    queued_.push_back(st.name);
+    return ok_status();
+  }
+
+  // Reads the results of what send_later sent: the first error among them,
+  // and again at every call until rollback(), so a caller that drops an
+  // error (others_waiting) cannot turn it into "transaction aborted".
+  Status settle() {
+    if (failed_behind_) return *failed_behind_;
+    if (queued_.empty()) return ok_status();
+    const std::vector<const char*> names = std::exchange(queued_, {});
+    if (PQpipelineSync(conn_) != 1) return lose(failure(nullptr, names.front()));
+    std::optional<Error> first_error;
+    for (const char* name : names) {
+      PGresult* r = PQgetResult(conn_);
+      if (r == nullptr) return lose(failure(nullptr, name));  // the connection went away
+      const Rows rows(r);
+      const ExecStatusType s = PQresultStatus(r);
+      // After a failure the rest come back PGRES_PIPELINE_ABORTED: the first says why.
+      if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && !first_error) {
+        first_error = failure(r, name);
+      }
+      while (PGresult* end = PQgetResult(conn_)) PQclear(end);  // the statement's end (null)
+    }
+    for (PGresult* r = PQgetResult(conn_); r != nullptr; r = PQgetResult(conn_)) {
+      const bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+      PQclear(r);
+      if (sync) break;
+    }
+    if (PQexitPipelineMode(conn_) != 1) return lose(failure(nullptr, names.front()));
+    failed_behind_ = std::move(first_error);
+    if (failed_behind_) return *failed_behind_;
+    return ok_status();
   }
 
   [[nodiscard]] const std::string& shown_url() const { return shown_.url(); }
@@ -676,6 +753,8 @@ class PgStorage::Connection {
   Status open() {
     if (conn_ != nullptr) PQfinish(conn_);
     prepared_.clear();
+    queued_.clear();
+    failed_behind_.reset();
     // Defaults first: the URL's own values come later and win. Keepalives
     // and a TCP user timeout notice a server that vanished (a partition,
     // a host that died) within a minute rather than the system's two
@@ -707,14 +786,36 @@ class PgStorage::Connection {
     PQfinish(conn_);
     conn_ = nullptr;
     in_transaction_ = false;
+    queued_.clear();
+    failed_behind_.reset();
     return st;
   }
+
+  // A pipeline left in a state nobody knows (a send or a result missing):
+  // the connection is closed, and the transaction stays open until
+  // rollback(), so nothing more of it runs anywhere (ensure_open refuses).
+  Error lose(Error e) {
+    if (conn_ != nullptr) PQfinish(conn_);
+    conn_ = nullptr;
+    prepared_.clear();
+    queued_.clear();
+    failed_behind_ = e;
+    return e;
+  }
+
+  // Writes send_later keeps unsettled at most. The server may fall behind
+  // the client; a push waiting for the write lock then waits for what is
+  // queued to be done (about 2 ms of this): settling every so many keeps
+  // that short, and the unread results well inside the socket's buffers.
+  static constexpr std::size_t kWritesQueuedMax = 100;
 
   PGconn* conn_ = nullptr;
   std::string url_;  // with its password: never shown
   ShownConninfo shown_;
   std::string session_;
   std::unordered_set<std::string> prepared_;
+  std::vector<const char*> queued_;     // send_later's statements, results unread
+  std::optional<Error> failed_behind_;  // settle()'s error, until rollback()
   bool in_transaction_ = false;
   OnConnect on_connect_ = nullptr;
 };
@@ -1351,26 +1452,29 @@ Result<std::optional<FoldItem>> PgStorage::next_fold() {
                                           rows->int64(0, 3), rows->int64(0, 4)});
 }
 
+// Folding's writes whose results it does not read are sent behind the
+// statements that follow (Connection::send_later): a round trip per read,
+// not per fact.
 Status PgStorage::finish_fold(std::int64_t item_id) {
-  return done(conn_->exec(kFinishFold, Params{}.integer(item_id)));
+  return conn_->send_later(kFinishFold, Params{}.integer(item_id));
 }
 
 Status PgStorage::advance_fold(std::int64_t item_id, std::int64_t first_seq) {
-  return done(conn_->exec(kAdvanceFold, Params{}.integer(item_id).integer(first_seq)));
+  return conn_->send_later(kAdvanceFold, Params{}.integer(item_id).integer(first_seq));
 }
 
 Result<std::int64_t> PgStorage::fold_backlog() { return single_int(conn_->exec(kFoldBacklog, Params{})); }
 
 Status PgStorage::add_ledger_entry(const LedgerEntry& e, std::int64_t change_seq) {
-  return done(conn_->exec(kAddLedgerEntry, Params{}
-                                               .text(e.customer_id)
-                                               .text(e.unit)
-                                               .integer(e.amount)
-                                               .integer(e.spendable_at_ms)
-                                               .flag(e.held)
-                                               .text(e.origin)
-                                               .text(e.source)
-                                               .integer(change_seq)));
+  return conn_->send_later(kAddLedgerEntry, Params{}
+                                                .text(e.customer_id)
+                                                .text(e.unit)
+                                                .integer(e.amount)
+                                                .integer(e.spendable_at_ms)
+                                                .flag(e.held)
+                                                .text(e.origin)
+                                                .text(e.source)
+                                                .integer(change_seq));
 }
 
 Result<bool> PgStorage::add_store_customer(const std::string& store_id,
@@ -1380,6 +1484,12 @@ Result<bool> PgStorage::add_store_customer(const std::string& store_id,
                           Params{}.text(store_id).text(customer_id).integer(change_seq));
   if (!rows) return rows.error();
   return rows->affected() > 0;
+}
+
+Status PgStorage::mark_store_customer(const std::string& store_id, const std::string& customer_id,
+                                      std::int64_t change_seq) {
+  return conn_->send_later(kAddStoreCustomer,
+                           Params{}.text(store_id).text(customer_id).integer(change_seq));
 }
 
 Result<std::vector<std::string>> PgStorage::wallets_changed(const std::string& store_id,
@@ -1400,7 +1510,7 @@ Result<std::vector<sync::WalletEntryUpdate>> PgStorage::entries_elsewhere(
 
 Status PgStorage::set_code_owner(const std::string& code, const std::string& customer_id,
                                  const std::string& store_id) {
-  return done(conn_->exec(kSetCodeOwner, Params{}.text(code).text(customer_id).text(store_id)));
+  return conn_->send_later(kSetCodeOwner, Params{}.text(code).text(customer_id).text(store_id));
 }
 
 Result<std::optional<std::string>> PgStorage::find_code_owner(const std::string& code) {
@@ -1411,36 +1521,36 @@ Result<std::optional<std::string>> PgStorage::find_code_owner(const std::string&
 }
 
 Status PgStorage::insert_redemption(const RedemptionRecord& r) {
-  return done(conn_->exec(kInsertRedemption, Params{}
-                                                 .text(r.store_id)
-                                                 .text(r.txn_id)
-                                                 .text(r.code)
-                                                 .integer(r.seq)
-                                                 .text(r.referee_customer_id)
-                                                 .optional_text(r.referrer_customer_id)
-                                                 .text(r.referrer_unit)
-                                                 .integer(r.referrer_amount)
-                                                 .integer(r.referrer_spendable_at_ms)
-                                                 .flag(r.referrer_held)
-                                                 .flag(r.reversed)
-                                                 .flag(r.referrer_reversed_by_hq)
-                                                 .flag(r.referrer_reversed_by_store)
-                                                 .flag(r.referrer_by_code)));
+  return conn_->send_later(kInsertRedemption, Params{}
+                                                  .text(r.store_id)
+                                                  .text(r.txn_id)
+                                                  .text(r.code)
+                                                  .integer(r.seq)
+                                                  .text(r.referee_customer_id)
+                                                  .optional_text(r.referrer_customer_id)
+                                                  .text(r.referrer_unit)
+                                                  .integer(r.referrer_amount)
+                                                  .integer(r.referrer_spendable_at_ms)
+                                                  .flag(r.referrer_held)
+                                                  .flag(r.reversed)
+                                                  .flag(r.referrer_reversed_by_hq)
+                                                  .flag(r.referrer_reversed_by_store)
+                                                  .flag(r.referrer_by_code));
 }
 
 Status PgStorage::update_redemption(const RedemptionRecord& r) {
-  return done(conn_->exec(kUpdateRedemption, Params{}
-                                                 .text(r.store_id)
-                                                 .text(r.txn_id)
-                                                 .text(r.referrer_unit)
-                                                 .integer(r.referrer_amount)
-                                                 .integer(r.referrer_spendable_at_ms)
-                                                 .flag(r.referrer_held)
-                                                 .flag(r.reversed)
-                                                 .flag(r.referrer_reversed_by_hq)
-                                                 .flag(r.referrer_reversed_by_store)
-                                                 .optional_text(r.referrer_customer_id)
-                                                 .flag(r.referrer_by_code)));
+  return conn_->send_later(kUpdateRedemption, Params{}
+                                                  .text(r.store_id)
+                                                  .text(r.txn_id)
+                                                  .text(r.referrer_unit)
+                                                  .integer(r.referrer_amount)
+                                                  .integer(r.referrer_spendable_at_ms)
+                                                  .flag(r.referrer_held)
+                                                  .flag(r.reversed)
+                                                  .flag(r.referrer_reversed_by_hq)
+                                                  .flag(r.referrer_reversed_by_store)
+                                                  .optional_text(r.referrer_customer_id)
+                                                  .flag(r.referrer_by_code));
 }
 
 Result<std::optional<RedemptionRecord>> PgStorage::find_redemption(const std::string& store_id,

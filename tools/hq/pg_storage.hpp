@@ -25,6 +25,13 @@
 //   connection on first use and run with PQexecPrepared. Hashes and keys
 //   are bytea, sent in binary; text is sent as text and refused if it holds
 //   a NUL byte (PostgreSQL text cannot, and libpq would cut it short).
+// - A write whose result the caller does not read (folding's: ledger
+//   entries, store customers, redemptions, code owners, the fold queue) is
+//   sent without waiting for it (libpq's pipeline mode, send_later in
+//   pg_storage.cpp), and its result read before the next statement that
+//   answers something and before COMMIT. A failure there fails that
+//   statement, with the write's own error, and so the whole write(), which
+//   is rolled back as any other: a round trip per read, not per fact.
 // - Errors are Error values, never a crash: ErrorKind::storage with reason
 //   "unavailable" when the connection is gone (the server restarted, the
 //   network failed; the next write() reconnects), "constraint" for a
@@ -153,6 +160,8 @@ class PgStorage final : public Storage {
   Status add_ledger_entry(const LedgerEntry& entry, std::int64_t change_seq) override;
   Result<bool> add_store_customer(const std::string& store_id, const std::string& customer_id,
                                   std::int64_t change_seq) override;
+  Status mark_store_customer(const std::string& store_id, const std::string& customer_id,
+                             std::int64_t change_seq) override;
   Result<std::vector<std::string>> wallets_changed(const std::string& store_id,
                                                    std::int64_t cursor) override;
   Result<std::vector<sync::WalletEntryUpdate>> entries_elsewhere(
