@@ -28,6 +28,7 @@
 #include <functional>
 #include <iterator>
 #include <optional>
+#include <set>
 #include <unordered_set>
 #include <utility>
 
@@ -820,6 +821,17 @@ class PgStorage::Connection {
   OnConnect on_connect_ = nullptr;
 };
 
+// ---- what a write transaction remembers ----------------------------------
+
+struct PgStorage::TransactionMemo {
+  // (store_id, customer_id) pairs in store_customers, as far as this
+  // transaction added them: adding one again changes nothing.
+  std::set<std::pair<std::string, std::string>> store_customers;
+  // The newest rule set as read in this transaction (folding asks once per
+  // redemption); insert_rules forgets it.
+  std::optional<std::optional<RulesRecord>> latest_rules;
+};
+
 // ---- open, write ---------------------------------------------------------
 
 namespace {
@@ -942,9 +954,13 @@ Result<std::unique_ptr<Storage>> PgStorage::open_another() {
 // rolled back unless committed (also when the work throws).
 class PgStorage::WriteScope {
  public:
-  explicit WriteScope(PgStorage& self) : self_(self) { self_.in_write_ = true; }
+  explicit WriteScope(PgStorage& self) : self_(self) {
+    self_.in_write_ = true;
+    self_.memo_ = std::make_unique<TransactionMemo>();
+  }
   ~WriteScope() {
     self_.in_write_ = false;
+    self_.memo_.reset();
     if (!committed_) self_.conn_->rollback();
   }
   WriteScope(const WriteScope&) = delete;
@@ -1480,14 +1496,18 @@ Status PgStorage::add_ledger_entry(const LedgerEntry& e, std::int64_t change_seq
 Result<bool> PgStorage::add_store_customer(const std::string& store_id,
                                            const std::string& customer_id,
                                            std::int64_t change_seq) {
+  if (memo_ != nullptr && memo_->store_customers.count({store_id, customer_id}) != 0) return false;
   auto rows = conn_->exec(kAddStoreCustomer,
                           Params{}.text(store_id).text(customer_id).integer(change_seq));
   if (!rows) return rows.error();
+  if (memo_ != nullptr) memo_->store_customers.emplace(store_id, customer_id);
   return rows->affected() > 0;
 }
 
 Status PgStorage::mark_store_customer(const std::string& store_id, const std::string& customer_id,
                                       std::int64_t change_seq) {
+  if (memo_ == nullptr) return Storage::mark_store_customer(store_id, customer_id, change_seq);
+  if (!memo_->store_customers.emplace(store_id, customer_id).second) return ok_status();
   return conn_->send_later(kAddStoreCustomer,
                            Params{}.text(store_id).text(customer_id).integer(change_seq));
 }
@@ -1696,14 +1716,19 @@ Result<std::vector<std::string>> PgStorage::forgotten_since(const std::string& s
 }
 
 Result<std::optional<RulesRecord>> PgStorage::latest_rules() {
+  if (memo_ != nullptr && memo_->latest_rules) return *memo_->latest_rules;
   auto rows = conn_->exec(kLatestRules, Params{});
   if (!rows) return rows.error();
-  if (rows->size() == 0) return std::optional<RulesRecord>{};
-  return std::optional<RulesRecord>(
-      RulesRecord{rows->int64(0, 0), rows->text(0, 1), rows->text(0, 2), rows->int64(0, 3)});
+  std::optional<RulesRecord> latest;
+  if (rows->size() != 0) {
+    latest = RulesRecord{rows->int64(0, 0), rows->text(0, 1), rows->text(0, 2), rows->int64(0, 3)};
+  }
+  if (memo_ != nullptr) memo_->latest_rules = latest;
+  return latest;
 }
 
 Status PgStorage::insert_rules(const RulesRecord& r) {
+  if (memo_ != nullptr) memo_->latest_rules.reset();
   return done(conn_->exec(
       kInsertRules,
       Params{}.integer(r.version).text(r.document).text(r.signature_hex).integer(r.change_seq)));

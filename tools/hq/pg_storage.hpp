@@ -32,6 +32,9 @@
 //   answers something and before COMMIT. A failure there fails that
 //   statement, with the write's own error, and so the whole write(), which
 //   is rolled back as any other: a round trip per read, not per fact.
+// - Inside write(), what the transaction read is kept until it ends
+//   (TransactionMemo): the newest rule set and the customers it marked
+//   known. Exact, because the write lock keeps every other writer out.
 // - Errors are Error values, never a crash: ErrorKind::storage with reason
 //   "unavailable" when the connection is gone (the server restarted, the
 //   network failed; the next write() reconnects), "constraint" for a
@@ -242,12 +245,17 @@ class PgStorage final : public Storage {
   // open_read_only's check, on every (re)connect.
   static Status check_schema(Connection& c);
   Result<std::vector<ConflictTxn>> txns_of(std::int64_t conflict_id);
+  struct TransactionMemo;
   Result<std::vector<ConflictRecord>> conflicts_from(const Rows& rows);
 
   std::unique_ptr<Connection> conn_;
   std::string url_;  // as given; shown only through redact_conninfo()
   bool background_ = false;
   bool in_write_ = false;
+  // What the write transaction under way has read or written, so it is not
+  // asked again: exact while it lasts, since the write lock keeps every
+  // other writer out; made and dropped by WriteScope (pg_storage.cpp).
+  std::unique_ptr<TransactionMemo> memo_;
   std::chrono::steady_clock::time_point last_waiting_check_{};
   // COPY rows of the last push (pg_storage.cpp, copy_rows): its capacity is
   // reused, so a push's rows go into memory already faulted in.
