@@ -352,6 +352,43 @@ TEST_CASE("an unknown event type is stored and acknowledged") {
   CHECK(hq.count("SELECT count(*) FROM events WHERE type = 'hologram_projected'") == 1);
 }
 
+// A ledger row for r-1 is refused by a trigger, so the fold fails after
+// it has written other rows (PostgreSQL sends them behind the statements
+// that follow, and learns of the failure only at COMMIT).
+TEST_CASE("a fold that fails part-way leaves nothing, and folds whole once the cause is gone") {
+  test::TempDir dir;
+  HeadOffice hq(dir);
+  StoreLog a(dir, "store-a");
+  a.add("customer_registered", {{"customer_id", "r-1"}, {"referred_by", nullptr}});
+  a.add("code_redeemed", redeemed("t-a1", "CODE1", "f-1", "r-1"));
+  a.add("reward_accrued", accrued("r-1", "referrer", 500, 1'767'300'000'000, "CODE1", "t-a1"));
+  a.add("customer_registered", {{"customer_id", "c-2"}, {"referred_by", nullptr}});
+  const bool pg = test::hq_backend() == test::HqBackend::postgres;
+  (void)hq.db.column(
+      pg ? "CREATE FUNCTION refuse_r1() RETURNS trigger LANGUAGE plpgsql AS $$"
+           " BEGIN IF NEW.customer_id = 'r-1' THEN RAISE EXCEPTION 'refused'"
+           " USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $$;"
+           " CREATE TRIGGER refuse_r1 BEFORE INSERT ON ledger FOR EACH ROW"
+           " EXECUTE FUNCTION refuse_r1(); SELECT 1"
+         : "CREATE TRIGGER refuse_r1 BEFORE INSERT ON ledger"
+           " WHEN NEW.customer_id = 'r-1' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+  REQUIRE(acked(hq.push(a, a.batch(1, 4))) == 4);
+
+  const Reply refused = hq.service->updates({Caller::Role::store, "store-a"}, 0);
+  CHECK(refused.status != 200);
+  CHECK(hq.count("SELECT count(*) FROM fold_queue") == 1);
+  CHECK(hq.count("SELECT count(*) FROM store_customers") == 0);
+  CHECK(hq.count("SELECT count(*) FROM redemptions") == 0);
+  CHECK(hq.count("SELECT count(*) FROM ledger") == 0);
+
+  (void)hq.db.column(pg ? "DROP TRIGGER refuse_r1 ON ledger; SELECT 1" : "DROP TRIGGER refuse_r1");
+  hq.pull("store-a", 0);
+  CHECK(hq.count("SELECT count(*) FROM fold_queue") == 0);
+  CHECK(hq.count("SELECT count(*) FROM store_customers") == 3);
+  CHECK(hq.count("SELECT count(*) FROM redemptions WHERE referrer_amount = 500") == 1);
+  CHECK(hq.count("SELECT count(*) FROM ledger WHERE customer_id = 'r-1'") == 1);
+}
+
 TEST_CASE("a reward earned at another store reaches the referrer's store and not its own") {
   test::TempDir dir;
   HeadOffice hq(dir);

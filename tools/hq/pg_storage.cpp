@@ -27,6 +27,7 @@
 #include <charconv>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <set>
 #include <unordered_set>
@@ -227,6 +228,21 @@ class Params {
     return add(std::string(reinterpret_cast<const char*>(data), size), false, true);
   }
   Params& hash(const store::Hash& h) { return bytes(h.data(), h.size()); }
+  // A text[] in PostgreSQL's array syntax, every element quoted: {"a","b\"c"}.
+  Params& text_array(std::span<const std::string> v) {
+    std::string out = "{";
+    for (const auto& x : v) {
+      if (out.size() > 1) out += ',';
+      out += '"';
+      for (const char c : x) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+      }
+      out += '"';
+    }
+    out += '}';
+    return add(std::move(out), false, false);
+  }
 
   // The index of the first text parameter holding a NUL byte, or -1.
   [[nodiscard]] int text_with_nul() const {
@@ -830,6 +846,66 @@ struct PgStorage::TransactionMemo {
   // The newest rule set as read in this transaction (folding asks once per
   // redemption); insert_rules forgets it.
   std::optional<std::optional<RulesRecord>> latest_rules;
+
+  // What preload_fold read for the fold item under way: every redemption
+  // of each code in `codes` (in arrival order), its owner and (while in
+  // conflict_codes; save_conflict drops it) its conflicts; and where the
+  // redemption of a (store_id, txn_id) is: under its code, or (nullopt)
+  // nowhere. Anything else is read from the database.
+  std::set<std::string> codes;
+  std::set<std::string> conflict_codes;
+  std::map<std::string, std::vector<RedemptionRecord>> redemptions;
+  std::map<std::pair<std::string, std::string>, std::optional<std::string>> txn_codes;
+  std::map<std::string, std::string> owners;
+  std::map<std::pair<std::string, std::string>, ConflictRecord> conflicts;  // by (code, kind)
+
+  void forget_fold() {
+    store_customers.clear();  // bounded by one item, like the rest
+    codes.clear();
+    conflict_codes.clear();
+    redemptions.clear();
+    txn_codes.clear();
+    owners.clear();
+    conflicts.clear();
+  }
+
+  // The redemption of (store_id, txn_id) if it is here.
+  RedemptionRecord* redemption(const std::string& store_id, const std::string& txn_id) {
+    const auto known = txn_codes.find({store_id, txn_id});
+    if (known == txn_codes.end() || !known->second || codes.count(*known->second) == 0)
+      return nullptr;
+    for (auto& r : redemptions[*known->second]) {
+      if (r.store_id == store_id && r.txn_id == txn_id) return &r;
+    }
+    return nullptr;
+  }
+  // True if the redemption of (store_id, txn_id) is known not to exist.
+  [[nodiscard]] bool no_redemption(const std::string& store_id, const std::string& txn_id) const {
+    const auto known = txn_codes.find({store_id, txn_id});
+    return known != txn_codes.end() && !known->second;
+  }
+  void inserted(const RedemptionRecord& r) {
+    if (codes.count(r.code) == 0) {
+      txn_codes.erase({r.store_id, r.txn_id});
+      return;
+    }
+    redemptions[r.code].push_back(r);  // the newest arrival
+    txn_codes[{r.store_id, r.txn_id}] = r.code;
+  }
+  // What UPDATE redemptions (kUpdateRedemption) changes.
+  void updated(const RedemptionRecord& r) {
+    RedemptionRecord* x = redemption(r.store_id, r.txn_id);
+    if (x == nullptr) return;
+    x->referrer_unit = r.referrer_unit;
+    x->referrer_amount = r.referrer_amount;
+    x->referrer_spendable_at_ms = r.referrer_spendable_at_ms;
+    x->referrer_held = r.referrer_held;
+    x->reversed = r.reversed;
+    x->referrer_reversed_by_hq = r.referrer_reversed_by_hq;
+    x->referrer_reversed_by_store = r.referrer_reversed_by_store;
+    x->referrer_customer_id = r.referrer_customer_id;
+    x->referrer_by_code = r.referrer_by_code;
+  }
 };
 
 // ---- open, write ---------------------------------------------------------
@@ -1124,6 +1200,26 @@ constexpr Statement kFindRedemption{"find_redemption",
                                     REFPOS_REDEMPTION_COLUMNS " WHERE store_id = $1 AND txn_id = $2"};
 constexpr Statement kRedemptionsOfCode{"redemptions_of_code",
                                        REFPOS_REDEMPTION_COLUMNS " WHERE code = $1 ORDER BY arrival"};
+// PgStorage::preload_fold: the codes $2 and those the store $1's
+// transactions $3 redeemed. Joined to unnest(), not `= ANY($2)`: the
+// planner then does not estimate each element of the array, which cost
+// more than running the statement.
+#define REFPOS_FOLD_CODES                                                 \
+  "WITH wanted AS (SELECT unnest($2::text[]) AS code UNION SELECT r.code" \
+  " FROM unnest($3::text[]) AS t (txn_id) JOIN redemptions r"             \
+  " ON r.store_id = $1 AND r.txn_id = t.txn_id) "
+constexpr Statement kPreloadRedemptions{
+    "preload_redemptions", REFPOS_FOLD_CODES REFPOS_REDEMPTION_COLUMNS
+    " WHERE code IN (SELECT code FROM wanted) ORDER BY arrival"};
+constexpr Statement kPreloadOwners{
+    "preload_owners", REFPOS_FOLD_CODES
+    "SELECT code, customer_id FROM code_owners WHERE code IN (SELECT code FROM wanted)"};
+constexpr Statement kPreloadConflicts{
+    "preload_conflicts", REFPOS_FOLD_CODES
+    "SELECT c.conflict_id, c.code, c.kind, c.settlement, c.change_seq, t.store_id, t.txn_id"
+    " FROM conflicts c LEFT JOIN conflict_txns t ON t.conflict_id = c.conflict_id"
+    " WHERE c.code IN (SELECT code FROM wanted) ORDER BY c.conflict_id, t.arrival"};
+#undef REFPOS_FOLD_CODES
 #undef REFPOS_REDEMPTION_COLUMNS
 constexpr Statement kTxnsOf{
     "txns_of", "SELECT store_id, txn_id FROM conflict_txns WHERE conflict_id = $1 ORDER BY arrival"};
@@ -1530,10 +1626,18 @@ Result<std::vector<sync::WalletEntryUpdate>> PgStorage::entries_elsewhere(
 
 Status PgStorage::set_code_owner(const std::string& code, const std::string& customer_id,
                                  const std::string& store_id) {
+  if (memo_ != nullptr && memo_->codes.count(code) != 0) {
+    memo_->owners.emplace(code, customer_id);  // ON CONFLICT DO NOTHING: the first stays
+  }
   return conn_->send_later(kSetCodeOwner, Params{}.text(code).text(customer_id).text(store_id));
 }
 
 Result<std::optional<std::string>> PgStorage::find_code_owner(const std::string& code) {
+  if (memo_ != nullptr && memo_->codes.count(code) != 0) {
+    const auto owner = memo_->owners.find(code);
+    if (owner == memo_->owners.end()) return std::optional<std::string>{};
+    return std::optional<std::string>(owner->second);
+  }
   auto rows = conn_->exec(kFindCodeOwner, Params{}.text(code));
   if (!rows) return rows.error();
   if (rows->size() == 0) return std::optional<std::string>{};
@@ -1541,6 +1645,7 @@ Result<std::optional<std::string>> PgStorage::find_code_owner(const std::string&
 }
 
 Status PgStorage::insert_redemption(const RedemptionRecord& r) {
+  if (memo_ != nullptr) memo_->inserted(r);
   return conn_->send_later(kInsertRedemption, Params{}
                                                   .text(r.store_id)
                                                   .text(r.txn_id)
@@ -1559,6 +1664,7 @@ Status PgStorage::insert_redemption(const RedemptionRecord& r) {
 }
 
 Status PgStorage::update_redemption(const RedemptionRecord& r) {
+  if (memo_ != nullptr) memo_->updated(r);
   return conn_->send_later(kUpdateRedemption, Params{}
                                                   .text(r.store_id)
                                                   .text(r.txn_id)
@@ -1575,6 +1681,12 @@ Status PgStorage::update_redemption(const RedemptionRecord& r) {
 
 Result<std::optional<RedemptionRecord>> PgStorage::find_redemption(const std::string& store_id,
                                                                    const std::string& txn_id) {
+  if (memo_ != nullptr) {
+    if (memo_->no_redemption(store_id, txn_id)) return std::optional<RedemptionRecord>{};
+    if (const RedemptionRecord* r = memo_->redemption(store_id, txn_id)) {
+      return std::optional<RedemptionRecord>(*r);
+    }
+  }
   auto rows = conn_->exec(kFindRedemption, Params{}.text(store_id).text(txn_id));
   if (!rows) return rows.error();
   if (rows->size() == 0) return std::optional<RedemptionRecord>{};
@@ -1582,9 +1694,60 @@ Result<std::optional<RedemptionRecord>> PgStorage::find_redemption(const std::st
 }
 
 Result<std::vector<RedemptionRecord>> PgStorage::redemptions_of_code(const std::string& code) {
+  if (memo_ != nullptr && memo_->codes.count(code) != 0) return memo_->redemptions[code];
   auto rows = conn_->exec(kRedemptionsOfCode, Params{}.text(code));
   if (!rows) return rows.error();
   return collect<RedemptionRecord>(*rows, read_redemption);
+}
+
+Status PgStorage::preload_fold(const std::string& store_id, std::span<const std::string> txn_ids,
+                               std::span<const std::string> codes) {
+  if (memo_ == nullptr) return ok_status();  // outside write() nothing keeps it exact
+  TransactionMemo& m = *memo_;
+  m.forget_fold();  // one item at a time: memory stays bounded by a push's size
+  Status st = preload_into(m, store_id, txn_ids, codes);
+  if (!st) m.forget_fold();
+  return st;
+}
+
+Status PgStorage::preload_into(TransactionMemo& m, const std::string& store_id,
+                               std::span<const std::string> txn_ids,
+                               std::span<const std::string> codes) {
+  // One round trip: the three statements read the same codes.
+  const Params keys = Params{}.text(store_id).text_array(codes).text_array(txn_ids);
+  const Connection::Step steps[] = {{&kPreloadRedemptions, &keys, nullptr},
+                                    {&kPreloadOwners, &keys, nullptr},
+                                    {&kPreloadConflicts, &keys, nullptr}};
+  auto read = conn_->pipeline(steps, "preload_fold");
+  if (!read) return read.error();
+  const Rows& found = (*read)[0];
+  const Rows& owners = (*read)[1];
+  const Rows& conflicts = (*read)[2];
+  std::set<std::string> loaded(codes.begin(), codes.end());
+  for (int i = 0; i < found.size(); ++i) {
+    RedemptionRecord r = read_redemption(found, i);
+    loaded.insert(r.code);  // the codes the statements read: `wanted`
+    m.txn_codes[{r.store_id, r.txn_id}] = r.code;
+    m.redemptions[r.code].push_back(std::move(r));
+  }
+  // A transaction of the store not found has no redemption: its code, had
+  // it one, would have brought it in.
+  for (const auto& t : txn_ids) m.txn_codes.try_emplace({store_id, t}, std::nullopt);
+  for (int i = 0; i < owners.size(); ++i) m.owners.emplace(owners.text(i, 0), owners.text(i, 1));
+  for (int i = 0; i < conflicts.size(); ++i) {
+    ConflictRecord& c = m.conflicts[{conflicts.text(i, 1), conflicts.text(i, 2)}];
+    if (c.conflict_id == 0) {
+      c.conflict_id = conflicts.int64(i, 0);
+      c.code = conflicts.text(i, 1);
+      c.kind = conflicts.text(i, 2);
+      c.settlement = conflicts.text(i, 3);
+      c.change_seq = conflicts.int64(i, 4);
+    }
+    if (!conflicts.null(i, 5)) c.txns.push_back({conflicts.text(i, 5), conflicts.text(i, 6)});
+  }
+  m.codes = loaded;
+  m.conflict_codes = std::move(loaded);
+  return ok_status();
 }
 
 Result<std::vector<ConflictTxn>> PgStorage::txns_of(std::int64_t conflict_id) {
@@ -1597,6 +1760,11 @@ Result<std::vector<ConflictTxn>> PgStorage::txns_of(std::int64_t conflict_id) {
 
 Result<std::optional<ConflictRecord>> PgStorage::find_conflict(const std::string& code,
                                                                const std::string& kind) {
+  if (memo_ != nullptr && memo_->conflict_codes.count(code) != 0) {
+    const auto c = memo_->conflicts.find({code, kind});
+    if (c == memo_->conflicts.end()) return std::optional<ConflictRecord>{};
+    return std::optional<ConflictRecord>(c->second);
+  }
   auto rows = conn_->exec(kFindConflict, Params{}.text(code).text(kind));
   if (!rows) return rows.error();
   if (rows->size() == 0) return std::optional<ConflictRecord>{};
@@ -1613,6 +1781,7 @@ Result<std::optional<ConflictRecord>> PgStorage::find_conflict(const std::string
 }
 
 Result<std::int64_t> PgStorage::save_conflict(const ConflictRecord& c) {
+  if (memo_ != nullptr) memo_->conflict_codes.erase(c.code);  // read again if asked
   std::int64_t id = c.conflict_id;
   if (id == 0) {
     auto rows = conn_->exec(

@@ -33,8 +33,9 @@
 //   statement, with the write's own error, and so the whole write(), which
 //   is rolled back as any other: a round trip per read, not per fact.
 // - Inside write(), what the transaction read is kept until it ends
-//   (TransactionMemo): the newest rule set and the customers it marked
-//   known. Exact, because the write lock keeps every other writer out.
+//   (TransactionMemo): the newest rule set, the customers it marked known,
+//   and what preload_fold read for one fold item, updated by its own
+//   writes. Exact, because the write lock keeps every other writer out.
 // - Errors are Error values, never a crash: ErrorKind::storage with reason
 //   "unavailable" when the connection is gone (the server restarted, the
 //   network failed; the next write() reconnects), "constraint" for a
@@ -178,6 +179,11 @@ class PgStorage final : public Storage {
   Result<std::optional<RedemptionRecord>> find_redemption(const std::string& store_id,
                                                           const std::string& txn_id) override;
   Result<std::vector<RedemptionRecord>> redemptions_of_code(const std::string& code) override;
+  // Three statements (redemptions, owners, conflicts); until the write
+  // transaction ends, the reads of what they returned are answered from
+  // memory (TransactionMemo), as the writes of this transaction leave it.
+  Status preload_fold(const std::string& store_id, std::span<const std::string> txn_ids,
+                      std::span<const std::string> codes) override;
 
   Result<std::optional<ConflictRecord>> find_conflict(const std::string& code,
                                                       const std::string& kind) override;
@@ -246,6 +252,8 @@ class PgStorage final : public Storage {
   static Status check_schema(Connection& c);
   Result<std::vector<ConflictTxn>> txns_of(std::int64_t conflict_id);
   struct TransactionMemo;
+  Status preload_into(TransactionMemo& m, const std::string& store_id,
+                      std::span<const std::string> txn_ids, std::span<const std::string> codes);
   Result<std::vector<ConflictRecord>> conflicts_from(const Rows& rows);
 
   std::unique_ptr<Connection> conn_;

@@ -35,6 +35,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <set>
 #include <span>
 #include <stop_token>
 #include <thread>
@@ -163,7 +164,10 @@ struct Folder {
   // (on a background connection) a push waits to write. Returns how many
   // events it folded.
   Result<std::int64_t> fold_some(std::int64_t max_events);
-  Status fold(const std::string& store_id, const sync::WireEvent& e, std::int64_t change);
+  Status preload(const std::string& store_id, const std::vector<Json>& bodies);
+  // `body`: e.body parsed (discarded if it is not JSON).
+  Status fold(const std::string& store_id, const sync::WireEvent& e, const Json& body,
+              std::int64_t change);
   Status attribute_waiting(const std::string& code, std::int64_t change);
   Status fold_redemption(const std::string& store_id, const Json& body, std::int64_t seq,
                          std::int64_t change);
@@ -524,8 +528,13 @@ Result<std::int64_t> Folder::fold_some(std::int64_t max_events) {
       auto events = storage->events_between((*item)->store_id, (*item)->first_seq,
                                             (*item)->last_seq);
       if (!events) return events.error();
-      for (const auto& e : *events) {
-        if (auto f = fold((*item)->store_id, e, change); !f) return f;
+      std::vector<Json> bodies;
+      bodies.reserve(events->size());
+      for (const auto& e : *events) bodies.push_back(Json::parse(e.body, nullptr, false));
+      if (auto loaded = preload((*item)->store_id, bodies); !loaded) return loaded;
+      for (std::size_t i = 0; i < events->size(); ++i) {
+        const auto& e = (*events)[i];
+        if (auto f = fold((*item)->store_id, e, bodies[i], change); !f) return f;
         ++folded;
         // A push waits for this transaction: end it here, the rest later.
         if (e.seq < (*item)->last_seq && storage->others_waiting()) {
@@ -555,10 +564,24 @@ Status Folder::know(const std::string& store_id, const std::string& customer_id,
   return storage->mark_store_customer(store_id, customer_id, change);
 }
 
-Status Folder::fold(const std::string& store_id, const sync::WireEvent& e,
-                           std::int64_t change) {
-  const Json body = Json::parse(e.body, nullptr, false);  // an object: parse_batch checked
-  if (!body.is_object()) return ok_status();
+// What the item's events will look up, at once (Storage::preload_fold):
+// every code and txn_id they name, whatever their type.
+Status Folder::preload(const std::string& store_id, const std::vector<Json>& bodies) {
+  std::set<std::string> txn_ids;
+  std::set<std::string> codes;
+  for (const auto& body : bodies) {
+    if (!body.is_object()) continue;
+    if (auto txn = text_of(body, "txn_id"); !txn.empty()) txn_ids.insert(std::move(txn));
+    if (auto code = text_of(body, "code"); !code.empty()) codes.insert(std::move(code));
+  }
+  const std::vector<std::string> txn_list(txn_ids.begin(), txn_ids.end());
+  const std::vector<std::string> code_list(codes.begin(), codes.end());
+  return storage->preload_fold(store_id, txn_list, code_list);
+}
+
+Status Folder::fold(const std::string& store_id, const sync::WireEvent& e, const Json& body,
+                    std::int64_t change) {
+  if (!body.is_object()) return ok_status();  // an object: parse_batch checked
   if (e.type == "code_issued") {
     const std::string code = text_of(body, "code");
     const std::string owner = text_of(body, "customer_id");

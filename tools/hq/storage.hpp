@@ -274,6 +274,18 @@ class Storage {
                                                                   const std::string& txn_id) = 0;
   // In the order head office received them.
   virtual Result<std::vector<RedemptionRecord>> redemptions_of_code(const std::string& code) = 0;
+  // Folding is about to read the redemptions of `codes` and of these
+  // transactions of `store_id`, and the owners and conflicts of their codes
+  // (what one fold item's events name). A back end that pays a round trip
+  // per statement may read them all now and answer those reads from memory
+  // until the write transaction ends, keeping them up to date with its own
+  // writes (the write lock keeps every other writer out). The default does
+  // nothing.
+  virtual Status preload_fold(const std::string& store_id, std::span<const std::string> txn_ids,
+                              std::span<const std::string> codes) {
+    (void)store_id, (void)txn_ids, (void)codes;
+    return ok_status();
+  }
 
   // Conflicts, one per code and kind; saving assigns conflict_id when 0.
   virtual Result<std::optional<ConflictRecord>> find_conflict(const std::string& code,
