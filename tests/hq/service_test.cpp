@@ -427,6 +427,52 @@ TEST_CASE("a reward earned at another store reaches the referrer's store and not
   CHECK(sum == 300);
 }
 
+// B redeems CODE7 without knowing its owner and accrues the referrer's
+// reward by code; A's code_issued names the owner, r-7, who is credited by
+// head office; B then reverses the sale whole, and head office takes the
+// reward back. Folded in one transaction (PostgreSQL answers the reads of
+// the later items from what it preloaded and wrote) or one pull at a time.
+TEST_CASE("a reward attributed by code and reversed folds alike in one transaction or several") {
+  for (const bool one_pull : {true, false}) {
+    CAPTURE(one_pull);
+    test::TempDir dir;
+    HeadOffice hq(dir, one_pull ? "hq-one.db" : "hq-each.db");
+    StoreLog a(dir, "store-a");
+    StoreLog b(dir, "store-b");
+    b.add("code_redeemed", redeemed("t-b1", "CODE7", "f-1", ""));
+    json by_code = accrued("", "referrer", 500, 1'767'300'000'000, "CODE7", "t-b1");
+    by_code["attribute_by"] = "code";
+    b.add("reward_accrued", by_code);
+    a.add("code_issued", {{"customer_id", "r-7"}, {"code", "CODE7"}});
+    b.add("txn_reversed", {{"txn_id", "t-b1"}, {"complete", true}});
+    const auto pull_unless = [&](bool skip) {
+      if (!skip) hq.pull("store-a", 0);
+    };
+    REQUIRE(hq.push(b, b.batch(1, 2)).status == 200);
+    pull_unless(one_pull);
+    REQUIRE(hq.push(a, a.batch(1, 1)).status == 200);
+    pull_unless(one_pull);
+    if (!one_pull) {
+      CHECK(hq.count("SELECT sum(amount) FROM ledger WHERE customer_id = 'r-7'") == 500);
+    }
+    REQUIRE(hq.push(b, b.batch(3, 3)).status == 200);
+    hq.pull("store-a", 0);
+    CHECK(hq.count("SELECT count(*) FROM fold_queue") == 0);
+    CHECK(hq.db.column("SELECT source || ' ' || amount || ' ' || origin FROM ledger"
+                       " WHERE customer_id = 'r-7' ORDER BY entry_id") ==
+          std::vector<std::string>{"attributed:store-b:t-b1 500 hq",
+                                   "attributed_reversed:store-b:t-b1 -500 hq"});
+    CHECK(hq.db.column("SELECT referrer_customer_id || ' ' || referrer_amount || ' ' ||"
+                       " referrer_by_code || reversed || referrer_reversed_by_store ||"
+                       " referrer_reversed_by_hq FROM redemptions") ==
+          std::vector<std::string>{"r-7 500 1110"});
+    CHECK(hq.db.column("SELECT store_id || ' ' || customer_id FROM store_customers ORDER BY 1") ==
+          std::vector<std::string>{"store-a r-7", "store-b f-1", "store-b r-7"});
+    CHECK(hq.db.column("SELECT code || ' ' || customer_id FROM code_owners") ==
+          std::vector<std::string>{"CODE7 r-7"});
+  }
+}
+
 // CODE9, single-use, redeemed by one referee f-1 at A (t-a) and at B (t-b),
 // each store accruing r-1's reward: one over_redeemed conflict once folded.
 void redeem_twice(StoreLog& a, StoreLog& b) {
